@@ -1,0 +1,36 @@
+# The two quick-start commands: `make demo` runs the main job, `make test` every test.
+# Each creates the virtual environment .venv on first use.
+
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint clean
+
+$(VENV)/installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	touch $@
+
+demo: $(VENV)/installed
+	@for n in 1 2 3 4 5; do \
+	  echo "== scenario $$n: limiter scenario --file scenarios/scenario_$$n.json"; \
+	  $(BIN)/limiter scenario --file scenarios/scenario_$$n.json || exit $$?; \
+	done
+	@echo "== real traffic: limiter replay data/nasa_19950701.tsv --config data/nasa.config.json --summary"
+	@$(BIN)/limiter replay data/nasa_19950701.tsv --config data/nasa.config.json --summary
+
+test: $(VENV)/installed
+	$(BIN)/python -m pytest
+	$(BIN)/behave --format progress
+	$(BIN)/behave --format progress -D sut=cli
+	$(BIN)/python tools/traceability.py
+
+lint: $(VENV)/installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,169 @@
+"""The ``limiter`` command line: ``check``, ``scenario`` and ``replay``.
+
+stdout carries answers only, one JSON line each; errors go to stderr as one
+line that says where and what. Exit status: 0 when every request was answered,
+1 for invalid input, 2 for a file that does not exist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import NoReturn, TextIO
+
+from limiter.answer import answer_line
+from limiter.config import Config
+from limiter.errors import InvalidInput, LimiterError
+from limiter.exact import TIME, nanoseconds, read_number, seconds_text
+from limiter.registry import Limiter
+from limiter.scenario import answer_all, read_config, read_scenario
+
+__all__ = ["DEFAULT_CONFIG", "main"]
+
+DEFAULT_CONFIG = {"default": {"capacity": 5, "refill_rate": 1}}
+"""What ``check`` uses without ``--config``: 5 tokens, refilled at 1 a second."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is invalid input: one line, exit status 1."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("limiter").strip()
+        raise InvalidInput(command, message)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+        status: int = args.run(args)
+        sys.stdout.flush()
+    except LimiterError as error:
+        _flush_quietly(sys.stdout)
+        print(f"limiter: {error}", file=sys.stderr)
+        return error.exit_status
+    except BrokenPipeError:
+        # The reader went away (``limiter replay ... | head``): stop quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return status
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="limiter",
+        description="Answer requests with a token bucket per user: ALLOW or DENY.",
+    )
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    check = commands.add_parser("check", help="answer one request")
+    check.add_argument("--user", required=True, help="the user making the request")
+    check.add_argument(
+        "--time", help="the request's time in seconds (default: the wall clock)"
+    )
+    check.add_argument(
+        "--config",
+        metavar="FILE",
+        help="a JSON configuration (default: capacity 5, refill rate 1 per second)",
+    )
+    check.set_defaults(run=_check)
+
+    scenario = commands.add_parser("scenario", help="answer every request of a file")
+    scenario.add_argument("--file", required=True, metavar="PATH", help="a scenario file")
+    scenario.set_defaults(run=_scenario)
+
+    replay = commands.add_parser("replay", help="stream a request log through a limiter")
+    replay.add_argument("trace", metavar="TRACE", help="a JSON Lines, CSV or TSV file")
+    replay.add_argument("--config", required=True, metavar="FILE", help="a configuration")
+    replay.add_argument(
+        "--format",
+        choices=("jsonl", "csv", "tsv"),
+        help="the trace's format (default: guessed from the file name)",
+    )
+    replay.add_argument(
+        "--user-field", default="user", metavar="NAME", help="the field naming the user"
+    )
+    replay.add_argument(
+        "--time-field", default="time", metavar="NAME", help="the field holding the time"
+    )
+    replay.add_argument(
+        "--summary", action="store_true", help="print totals instead of every answer"
+    )
+    replay.add_argument(
+        "--top",
+        type=_count,
+        default=10,
+        metavar="N",
+        help="with --summary, how many of the most throttled users to list (default 10)",
+    )
+    replay.set_defaults(run=_replay)
+    return parser
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}")
+    return int(text)
+
+
+def _check(args: argparse.Namespace) -> int:
+    if not args.user:
+        raise InvalidInput("--user", 'expected a non-empty user id, found ""')
+    if args.time is None:
+        now = Decimal(_wall_clock_ns()).scaleb(-9)
+    else:
+        now = read_number(args.time, TIME, "--time")
+    config = Config.from_mapping(DEFAULT_CONFIG) if args.config is None else read_config(args.config)
+
+    decision = Limiter(config).check_ns(args.user, nanoseconds(now))
+    _write_lines(sys.stdout, [answer_line(args.user, seconds_text(now), decision)])
+    return 0
+
+
+def _wall_clock_ns() -> int:
+    import time
+
+    return time.time_ns()
+
+
+def _scenario(args: argparse.Namespace) -> int:
+    scenario = read_scenario(args.file)
+    _write_lines(sys.stdout, answer_all(Limiter(scenario.config), scenario.requests))
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from limiter import replay
+
+    config = read_config(args.config)
+    replay.run(
+        args.trace,
+        config,
+        trace_format=args.format,
+        user_field=args.user_field,
+        time_field=args.time_field,
+        summary=args.summary,
+        top=args.top,
+        out=sys.stdout,
+    )
+    return 0
+
+
+def _write_lines(out: TextIO, lines: Iterable[str]) -> None:
+    write = out.write
+    for line in lines:
+        write(line)
+        write("\n")
+
+
+def _flush_quietly(stream: TextIO) -> None:
+    try:
+        stream.flush()
+    except (BrokenPipeError, ValueError):
+        pass

@@ -1,0 +1,123 @@
+"""Reading JSON documents strictly: exact numbers, no duplicate keys, clear errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+from limiter.config import key_path
+from limiter.errors import InvalidInput, MissingFile
+
+__all__ = ["NonFinite", "index_path", "parse_json", "read_bytes", "read_json_file"]
+
+
+class NonFinite:
+    """``NaN``, ``Infinity`` or ``-Infinity`` found in a document.
+
+    They are not JSON numbers; they are kept as values of their own so that the
+    schema can refuse them with the place where they stand.
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"NonFinite({self.text!r})"
+
+
+class _DuplicatedKeys(dict[str, Any]):
+    """An object in which some key appeared more than once."""
+
+    duplicated: str = ""
+
+
+def _mark_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    marked = _DuplicatedKeys(pairs)
+    marked.duplicated = next(key for key, _ in pairs if key in seen or seen.add(key))
+    return marked
+
+
+def read_bytes(path: str) -> bytes:
+    """The contents of the file at ``path``; a missing file is ``MissingFile``."""
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except FileNotFoundError:
+        raise MissingFile(path) from None
+    except IsADirectoryError:
+        raise InvalidInput(path, "is a directory, expected a file") from None
+    except OSError as error:
+        raise InvalidInput(path, f"cannot be read: {error.strerror}") from None
+
+
+def read_json_file(path: str) -> object:
+    """Parse the JSON document in the file at ``path``; see ``parse_json``."""
+    try:
+        return parse_json(read_bytes(path))
+    except InvalidInput as error:
+        raise error.within(path) if error.where != path else error from None
+
+
+def parse_json(data: bytes) -> object:
+    """Parse one JSON document from UTF-8 bytes (a leading byte order mark is allowed).
+
+    Every number becomes an exact ``Decimal``; ``NaN`` and the infinities become
+    ``NonFinite`` values. A syntax error, invalid UTF-8 or a key given twice in
+    one object raises ``InvalidInput`` saying where.
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InvalidInput("", f"not valid UTF-8 (byte {error.start})") from None
+    if not text.strip():
+        raise InvalidInput("", "empty, expected a JSON document")
+    duplicates = False
+
+    def make_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal duplicates
+        result = dict(pairs)
+        if len(result) == len(pairs):
+            return result
+        duplicates = True
+        return _mark_duplicates(pairs)
+
+    try:
+        document = json.loads(
+            text,
+            parse_float=Decimal,
+            parse_int=Decimal,
+            parse_constant=NonFinite,
+            object_pairs_hook=make_object,
+        )
+    except json.JSONDecodeError as error:
+        problem = f"invalid JSON: {error.msg[:1].lower()}{error.msg[1:]}"
+        raise InvalidInput(f"line {error.lineno} column {error.colno}", problem) from None
+    except RecursionError:
+        raise InvalidInput("", "invalid JSON: nested too deeply") from None
+    for where, key in _duplicates(document, "") if duplicates else ():
+        raise InvalidInput(where or "(top level)", f"key {json.dumps(key)} appears twice")
+    return document
+
+
+def _duplicates(value: object, where: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, _DuplicatedKeys):
+        yield where, value.duplicated
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _duplicates(item, key_path(where, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _duplicates(item, index_path(where, index))
+
+
+def index_path(where: str, index: int) -> str:
+    """Extend a JSON path by a list index: ``requests`` + 3 -> ``requests[3]``."""
+    return f"{where}[{index}]"

@@ -1,0 +1,100 @@
+"""Validating documents against the JSON Schemas in ``schemas/``.
+
+jsonschema is imported on first use only, so a command that reads no document
+starts without paying for it. A failure becomes one ``InvalidInput`` that names
+the JSON path, what was found there and what is accepted.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from limiter.config import key_path
+from limiter.documents import index_path
+from limiter.errors import InvalidInput
+from limiter.exact import describe
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
+    from jsonschema.protocols import Validator
+
+__all__ = ["SCHEMA_NAMES", "schema_path", "validate"]
+
+SCHEMA_NAMES = ("answer", "config", "request", "scenario", "summary")
+
+
+def schema_path(name: str) -> Path:
+    """The file of the schema called ``name`` (``"scenario"``, ``"answer"``...)."""
+    installed = Path(__file__).with_name("schemas")
+    folder = installed if installed.is_dir() else Path(__file__).parents[1] / "schemas"
+    return folder / f"{name}.schema.json"
+
+
+@functools.cache
+def _validator(name: str) -> Validator:
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+
+    schemas = {other: _load(other) for other in SCHEMA_NAMES}
+    registry: Registry[Any] = Registry().with_resources(
+        (schema["$id"], Resource.from_contents(schema)) for schema in schemas.values()
+    )
+    return Draft202012Validator(schemas[name], registry=registry)
+
+
+def _load(name: str) -> dict[str, Any]:
+    with schema_path(name).open(encoding="utf-8") as file:
+        schema: dict[str, Any] = json.load(file)
+    return schema
+
+
+def validate(document: object, schema: str, where: str = "") -> None:
+    """Raise ``InvalidInput`` for the most telling way ``document`` breaks ``schema``.
+
+    ``where`` names the document's root in the message; the JSON path follows.
+    """
+    from jsonschema.exceptions import best_match
+
+    errors = list(_validator(schema).iter_errors(document))
+    if not errors:
+        return
+    best = best_match(errors)
+    path = _path(where, best.absolute_path)
+    same_place = [e for e in errors if e.absolute_path == best.absolute_path]
+    raise InvalidInput(path or "(top level)", _problem(best, same_place), best.instance)
+
+
+def _path(where: str, steps: Iterable[str | int]) -> str:
+    for step in steps:
+        where = index_path(where, step) if isinstance(step, int) else key_path(where, step)
+    return where
+
+
+def _problem(best: ValidationError, same_place: list[ValidationError]) -> str:
+    keys = [e for e in same_place if e.validator in ("required", "additionalProperties")]
+    if best.validator in ("required", "additionalProperties") and keys:
+        return _key_problems(keys)
+    accepted = best.schema.get("description") if isinstance(best.schema, dict) else None
+    if accepted:
+        return f"expected {accepted}, found {describe(best.instance)}"
+    return best.message
+
+
+def _key_problems(errors: list[ValidationError]) -> str:
+    unknown: list[str] = []
+    missing: list[str] = []
+    accepted: list[str] = []
+    for error in errors:
+        properties = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+        accepted = list(properties)
+        if error.validator == "additionalProperties":
+            unknown += [key for key in error.instance if key not in properties]
+        else:
+            missing += [key for key in error.validator_value if key not in error.instance]
+    problems = [f"unknown key {json.dumps(key)}" for key in unknown]
+    problems += [f"missing key {json.dumps(key)}" for key in missing]
+    return f"{'; '.join(problems)} (accepted: {', '.join(accepted)})"
