@@ -34,7 +34,7 @@ class BucketConfig:
     is greater than 0. ``take`` is the whole of the token bucket algorithm.
     """
 
-    __slots__ = ("capacity", "refill_rate", "unit", "full", "gain")
+    __slots__ = ("capacity", "full", "gain", "refill_rate", "unit")
 
     capacity: Decimal
     refill_rate: Decimal
@@ -70,7 +70,7 @@ class BucketConfig:
         # Refill: lazily, for the time since the last request, up to capacity.
         if now > last:
             units += (now - last) * self.gain
-            if units > self.full:
+            if units > self.full:  # noqa: PLR1730 (cheaper than min() on the hot path)
                 units = self.full
             last = now
 
@@ -105,7 +105,7 @@ class Decision:
     and up respectively, so neither overstates what the bucket can give.
     """
 
-    __slots__ = ("allowed", "_units", "_bucket")
+    __slots__ = ("_bucket", "_units", "allowed")
 
     allowed: bool
 

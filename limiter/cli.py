@@ -8,6 +8,7 @@ line that says where and what. Exit status: 0 when every request was answered,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -36,7 +37,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    """Run the command line on ``argv`` (or ``sys.argv[1:]``); return its status."""
     parser = _parser()
     try:
         args = parser.parse_args(argv)
@@ -75,12 +76,18 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(run=_check)
 
     scenario = commands.add_parser("scenario", help="answer every request of a file")
-    scenario.add_argument("--file", required=True, metavar="PATH", help="a scenario file")
+    scenario.add_argument(
+        "--file", required=True, metavar="PATH", help="a scenario file"
+    )
     scenario.set_defaults(run=_scenario)
 
-    replay = commands.add_parser("replay", help="stream a request log through a limiter")
+    replay = commands.add_parser(
+        "replay", help="stream a request log through a limiter"
+    )
     replay.add_argument("trace", metavar="TRACE", help="a JSON Lines, CSV or TSV file")
-    replay.add_argument("--config", required=True, metavar="FILE", help="a configuration")
+    replay.add_argument(
+        "--config", required=True, metavar="FILE", help="a configuration"
+    )
     replay.add_argument(
         "--format",
         choices=("jsonl", "csv", "tsv"),
@@ -90,7 +97,10 @@ def _parser() -> argparse.ArgumentParser:
         "--user-field", default="user", metavar="NAME", help="the field naming the user"
     )
     replay.add_argument(
-        "--time-field", default="time", metavar="NAME", help="the field holding the time"
+        "--time-field",
+        default="time",
+        metavar="NAME",
+        help="the field holding the time",
     )
     replay.add_argument(
         "--summary", action="store_true", help="print totals instead of every answer"
@@ -100,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
         type=_count,
         default=10,
         metavar="N",
-        help="with --summary, how many of the most throttled users to list (default 10)",
+        help="with --summary, how many of the most throttled users to list",
     )
     replay.set_defaults(run=_replay)
     return parser
@@ -119,7 +129,10 @@ def _check(args: argparse.Namespace) -> int:
         now = Decimal(_wall_clock_ns()).scaleb(-9)
     else:
         now = read_number(args.time, TIME, "--time")
-    config = Config.from_mapping(DEFAULT_CONFIG) if args.config is None else read_config(args.config)
+    if args.config is None:
+        config = Config.from_mapping(DEFAULT_CONFIG)
+    else:
+        config = read_config(args.config)
 
     decision = Limiter(config).check_ns(args.user, nanoseconds(now))
     _write_lines(sys.stdout, [answer_line(args.user, seconds_text(now), decision)])
@@ -163,7 +176,5 @@ def _write_lines(out: TextIO, lines: Iterable[str]) -> None:
 
 
 def _flush_quietly(stream: TextIO) -> None:
-    try:
+    with contextlib.suppress(BrokenPipeError, ValueError):
         stream.flush()
-    except (BrokenPipeError, ValueError):
-        pass

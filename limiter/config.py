@@ -84,9 +84,13 @@ def _check_keys(
 ) -> None:
     if not isinstance(shape, Mapping):
         keys = " and ".join(required)
-        raise InvalidInput(where, f"expected an object with {keys}, found {describe(shape)}")
+        raise InvalidInput(
+            where, f"expected an object with {keys}, found {describe(shape)}"
+        )
     problems = [f"unknown key {json.dumps(key)}" for key in shape if key not in allowed]
-    problems += [f"missing key {json.dumps(key)}" for key in required if key not in shape]
+    problems += [
+        f"missing key {json.dumps(key)}" for key in required if key not in shape
+    ]
     if problems:
         accepted = ", ".join(allowed)
         raise InvalidInput(where, f"{'; '.join(problems)} (accepted: {accepted})")

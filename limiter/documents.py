@@ -39,9 +39,13 @@ class _DuplicatedKeys(dict[str, Any]):
 
 
 def _mark_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: set[str] = set()
     marked = _DuplicatedKeys(pairs)
-    marked.duplicated = next(key for key, _ in pairs if key in seen or seen.add(key))
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            marked.duplicated = key
+            break
+        seen.add(key)
     return marked
 
 
@@ -99,11 +103,15 @@ def parse_json(data: bytes) -> object:
         )
     except json.JSONDecodeError as error:
         problem = f"invalid JSON: {error.msg[:1].lower()}{error.msg[1:]}"
-        raise InvalidInput(f"line {error.lineno} column {error.colno}", problem) from None
+        raise InvalidInput(
+            f"line {error.lineno} column {error.colno}", problem
+        ) from None
     except RecursionError:
         raise InvalidInput("", "invalid JSON: nested too deeply") from None
     for where, key in _duplicates(document, "") if duplicates else ():
-        raise InvalidInput(where or "(top level)", f"key {json.dumps(key)} appears twice")
+        raise InvalidInput(
+            where or "(top level)", f"key {json.dumps(key)} appears twice"
+        )
     return document
 
 

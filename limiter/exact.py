@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Final, NamedTuple
 
 from limiter.errors import InvalidInput
@@ -79,16 +79,14 @@ def read_number(value: object, rule: NumberRule, where: str) -> Decimal:
 
 
 def _as_decimal(value: object) -> Decimal | None:
-    kind = type(value)
-    if kind is int or kind is Decimal:
-        return Decimal(value)  # type: ignore[arg-type]
-    if kind is float:
-        return Decimal(repr(value)) if math.isfinite(value) else None  # type: ignore[arg-type]
-    if kind is str and _DECIMAL_TEXT.fullmatch(value.strip()):  # type: ignore[union-attr]
-        try:
-            return Decimal(value.strip())  # type: ignore[union-attr]
-        except InvalidOperation:
-            return None
+    if isinstance(value, bool):  # a bool is an int to Python, never a number to us
+        return None
+    if isinstance(value, int | Decimal):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value)) if math.isfinite(value) else None
+    if isinstance(value, str) and _DECIMAL_TEXT.fullmatch(text := value.strip()):
+        return Decimal(text)
     return None
 
 

@@ -48,7 +48,9 @@ class Limiter:
     def check_ns(self, user: str, now: int) -> Decision:
         """Answer ``user``'s request made at ``now`` whole nanoseconds."""
         if type(user) is not str or not user:
-            raise InvalidInput("user", f"expected a non-empty string, found {describe(user)}")
+            raise InvalidInput(
+                "user", f"expected a non-empty string, found {describe(user)}"
+            )
         return self.store.take(user, self.config.bucket_for(user), now)
 
     def __repr__(self) -> str:

@@ -34,7 +34,7 @@ class MemoryStore:
     spent on locks does not grow with the number of users.
     """
 
-    __slots__ = ("_states", "_locks")
+    __slots__ = ("_locks", "_states")
 
     def __init__(self) -> None:
         self._states: dict[str, State] = {}

@@ -11,7 +11,7 @@ import functools
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from limiter.config import key_path
 from limiter.documents import index_path
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["SCHEMA_NAMES", "schema_path", "validate"]
 
 SCHEMA_NAMES = ("answer", "config", "request", "scenario", "summary")
+_KEY_RULES = ("required", "additionalProperties")
 
 
 def schema_path(name: str) -> Path:
@@ -59,7 +60,7 @@ def validate(document: object, schema: str, where: str = "") -> None:
     """
     from jsonschema.exceptions import best_match
 
-    errors = list(_validator(schema).iter_errors(document))
+    errors = list(_validator(schema).iter_errors(cast(Any, document)))
     if not errors:
         return
     best = best_match(errors)
@@ -70,13 +71,16 @@ def validate(document: object, schema: str, where: str = "") -> None:
 
 def _path(where: str, steps: Iterable[str | int]) -> str:
     for step in steps:
-        where = index_path(where, step) if isinstance(step, int) else key_path(where, step)
+        if isinstance(step, int):
+            where = index_path(where, step)
+        else:
+            where = key_path(where, step)
     return where
 
 
 def _problem(best: ValidationError, same_place: list[ValidationError]) -> str:
-    keys = [e for e in same_place if e.validator in ("required", "additionalProperties")]
-    if best.validator in ("required", "additionalProperties") and keys:
+    keys = [e for e in same_place if e.validator in _KEY_RULES]
+    if best.validator in _KEY_RULES and keys:
         return _key_problems(keys)
     accepted = best.schema.get("description") if isinstance(best.schema, dict) else None
     if accepted:
@@ -89,12 +93,15 @@ def _key_problems(errors: list[ValidationError]) -> str:
     missing: list[str] = []
     accepted: list[str] = []
     for error in errors:
-        properties = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+        schema = cast(dict[str, Any], error.schema)
+        instance = cast(dict[str, Any], error.instance)
+        properties = schema.get("properties", {})
         accepted = list(properties)
         if error.validator == "additionalProperties":
-            unknown += [key for key in error.instance if key not in properties]
+            unknown += [key for key in instance if key not in properties]
         else:
-            missing += [key for key in error.validator_value if key not in error.instance]
+            required = cast(list[str], error.validator_value)
+            missing += [key for key in required if key not in instance]
     problems = [f"unknown key {json.dumps(key)}" for key in unknown]
     problems += [f"missing key {json.dumps(key)}" for key in missing]
     return f"{'; '.join(problems)} (accepted: {', '.join(accepted)})"
