@@ -52,6 +52,9 @@ class Config:
             )
         overrides = {}
         for user, shape in users.items():
+            if not isinstance(user, str):
+                problem = f"expected user ids as text, found {describe(user)}"
+                raise InvalidInput(users_where, problem)
             user_where = key_path(users_where, user)
             if not user:
                 raise InvalidInput(user_where, "expected a non-empty user id")

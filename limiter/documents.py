@@ -5,19 +5,28 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, BinaryIO
 
 from limiter.config import key_path
 from limiter.errors import InvalidInput, MissingFile
+from limiter.exact import decimal_or_none
 
-__all__ = ["NonFinite", "index_path", "parse_json", "read_bytes", "read_json_file"]
+__all__ = [
+    "NonFinite",
+    "index_path",
+    "json_number",
+    "open_file",
+    "parse_json",
+    "read_bytes",
+    "read_json_file",
+]
 
 
 class NonFinite:
-    """``NaN``, ``Infinity`` or ``-Infinity`` found in a document.
+    """``NaN``, ``Infinity``, ``-Infinity`` or a number past any exponent.
 
-    They are not JSON numbers; they are kept as values of their own so that the
-    schema can refuse them with the place where they stand.
+    They are no numbers we can hold; they are kept as values of their own so that
+    the schema can refuse them with the place where they stand.
     """
 
     __slots__ = ("text",)
@@ -38,6 +47,12 @@ class _DuplicatedKeys(dict[str, Any]):
     duplicated: str = ""
 
 
+def json_number(text: str) -> Decimal | NonFinite:
+    """A JSON number as an exact ``Decimal``; one past any exponent, ``NonFinite``."""
+    number = decimal_or_none(text)
+    return NonFinite(text) if number is None else number
+
+
 def _mark_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     marked = _DuplicatedKeys(pairs)
     seen: set[str] = set()
@@ -51,10 +66,15 @@ def _mark_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def read_bytes(path: str) -> bytes:
     """The contents of the file at ``path``; a missing file is ``MissingFile``."""
+    with open_file(path) as file:
+        return file.read()
+
+
+def open_file(path: str) -> BinaryIO:
+    """Open the file at ``path`` to read bytes, or say in one line why it can't be."""
     try:
-        with open(path, "rb") as file:
-            return file.read()
-    except FileNotFoundError:
+        return open(path, "rb")
+    except (FileNotFoundError, NotADirectoryError):
         raise MissingFile(path) from None
     except IsADirectoryError:
         raise InvalidInput(path, "is a directory, expected a file") from None
@@ -96,8 +116,8 @@ def parse_json(data: bytes) -> object:
     try:
         document = json.loads(
             text,
-            parse_float=Decimal,
-            parse_int=Decimal,
+            parse_float=json_number,
+            parse_int=json_number,
             parse_constant=NonFinite,
             object_pairs_hook=make_object,
         )

@@ -16,7 +16,15 @@ from __future__ import annotations
 import json
 import math
 import re
-from decimal import Decimal
+from decimal import (
+    MAX_EMAX,
+    MAX_PREC,
+    MIN_EMIN,
+    ROUND_FLOOR,
+    Context,
+    Decimal,
+    InvalidOperation,
+)
 from typing import Final, NamedTuple
 
 from limiter.errors import InvalidInput
@@ -37,24 +45,34 @@ NANOS_PER_SECOND: Final = 1_000_000_000
 _DOUBLE_MAX: Final = Decimal("1.7976931348623157e308")
 _DOUBLE_MIN_NORMAL: Final = Decimal("2.2250738585072014e-308")
 
+# Arithmetic that never rounds but where asked to, and then toward minus infinity.
+_FLOOR: Final = Context(
+    prec=MAX_PREC, rounding=ROUND_FLOOR, Emax=MAX_EMAX, Emin=MIN_EMIN
+)
+
 # Decimal text as people and CSV files write it; no NaN, no infinities, no "_".
-_DECIMAL_TEXT: Final = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_DECIMAL_TEXT: Final = re.compile(
+    r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+)
 
 
 class NumberRule(NamedTuple):
-    """What a number in one role must be: its bounds and the words for it."""
+    """What a number in one role must be: the words for it and its least value.
+
+    No number may exceed the largest double; a rate must be no smaller than the
+    smallest normal one, the nearest to "greater than 0" a double can say.
+    """
 
     accepted: str
     minimum: Decimal
-    exclusive_minimum: bool = False
 
-    def admits(self, value: Decimal) -> bool:
-        """Whether ``value`` (already known to be finite) is within the bounds."""
+    def out_of_range(self, value: Decimal) -> str:
+        """The bound a finite ``value`` breaks, as words, or "" if it breaks none."""
         if value > _DOUBLE_MAX:
-            return False
-        if self.exclusive_minimum:
-            return value > self.minimum
-        return value >= self.minimum
+            return f"at most {_DOUBLE_MAX}"
+        if value < self.minimum:
+            return f"at least {self.minimum}" if value > 0 else "in range"
+        return ""
 
 
 TIME: Final = NumberRule("a number of seconds, at least 0", Decimal(0))
@@ -73,9 +91,14 @@ def read_number(value: object, rule: NumberRule, where: str) -> Decimal:
     Raises ``InvalidInput`` naming ``where`` for anything else.
     """
     number = _as_decimal(value)
-    if number is None or not number.is_finite() or not rule.admits(number):
-        raise InvalidInput(where, f"expected {rule.accepted}, found {describe(value)}")
-    return number
+    expected = rule.accepted
+    if number is not None and number.is_finite():
+        bound = rule.out_of_range(number)
+        if not bound:
+            return number
+        if bound != "in range" and bound not in expected:
+            expected += f" ({bound})"
+    raise InvalidInput(where, f"expected {expected}, found {describe(value)}")
 
 
 def _as_decimal(value: object) -> Decimal | None:
@@ -86,14 +109,25 @@ def _as_decimal(value: object) -> Decimal | None:
     if isinstance(value, float):
         return Decimal(repr(value)) if math.isfinite(value) else None
     if isinstance(value, str) and _DECIMAL_TEXT.fullmatch(text := value.strip()):
-        return Decimal(text)
+        return decimal_or_none(text)
     return None
 
 
+def decimal_or_none(text: str) -> Decimal | None:
+    """``Decimal(text)``, or ``None`` where the exponent is past what it can hold."""
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
+
+
 def nanoseconds(seconds: Decimal) -> int:
-    """Whole nanoseconds in ``seconds`` (a finite, non-negative ``Decimal``)."""
-    numerator, denominator = seconds.as_integer_ratio()
-    return numerator * NANOS_PER_SECOND // denominator
+    """Whole nanoseconds in ``seconds`` (a finite, non-negative ``Decimal``).
+
+    Digits finer than a nanosecond are dropped before any integer is built, so
+    ``1e-10000000`` costs no more than ``0``.
+    """
+    return int(_FLOOR.to_integral_value(_FLOOR.scaleb(seconds, 9)))
 
 
 def seconds_text(seconds: Decimal) -> str:
