@@ -18,8 +18,8 @@ demo: $(VENV)/installed
 	  echo "== scenario $$n: limiter scenario --file scenarios/scenario_$$n.json"; \
 	  $(BIN)/limiter scenario --file scenarios/scenario_$$n.json || exit $$?; \
 	done
-	@echo "== real traffic: limiter replay data/nasa_19950701.tsv --config data/nasa.config.json --summary"
-	@$(BIN)/limiter replay data/nasa_19950701.tsv --config data/nasa.config.json --summary
+	@echo "== real traffic: limiter replay data/nasa_19950701.tsv --config data/nasa.config.json --user-field host --summary"
+	@$(BIN)/limiter replay data/nasa_19950701.tsv --config data/nasa.config.json --user-field host --summary
 
 test: $(VENV)/installed
 	$(BIN)/python -m pytest

@@ -1,0 +1,272 @@
+"""Replaying a request log through one limiter, a record at a time.
+
+A trace is JSON Lines (one object per line) or CSV/TSV (a header line naming the
+fields, then one request per row; fields not asked for are ignored). Records are
+read one by one, so memory grows with the number of distinct users and never
+with the number of requests. The first record that cannot be read stops the
+replay with an error naming its line; every answer before it is already written.
+"""
+
+from __future__ import annotations
+
+import csv
+import heapq
+import json
+import os
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from typing import Any, BinaryIO, NoReturn, TextIO, TypeAlias
+
+from limiter.answer import answer_line
+from limiter.config import Config
+from limiter.documents import json_number, open_file
+from limiter.errors import InvalidInput
+from limiter.exact import TIME, describe, nanoseconds, read_number, seconds_text
+from limiter.registry import Limiter
+
+__all__ = ["run"]
+
+# The endings of a file name that a trace's format is guessed from.
+_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+_FORMATS |= {".csv": "csv", ".tsv": "tsv", ".tab": "tsv"}
+
+_USER_ACCEPTED = "a non-empty string"
+_JSON_SPACE = " \t\r\n"
+
+_Request: TypeAlias = tuple[str, Decimal]  # who asked, and when (in seconds)
+
+
+def run(
+    trace: str,
+    config: Config,
+    *,
+    trace_format: str | None,
+    user_field: str,
+    time_field: str,
+    summary: bool,
+    top: int,
+    out: TextIO,
+) -> None:
+    """Answer every request of the log at ``trace`` with one ``Limiter(config)``.
+
+    Writes each answer line to ``out`` as soon as it is decided or, with
+    ``summary``, only the totals: one JSON object that lists the ``top`` most
+    throttled users. ``trace_format`` is ``"jsonl"``, ``"csv"`` or ``"tsv"``;
+    ``None`` guesses it from the file name. Raises ``MissingFile``, or
+    ``InvalidInput`` naming ``TRACE:LINE`` for a record that cannot be read.
+    """
+    with open_file(trace) as file:
+        kind = trace_format or _guess_format(trace)
+        lines = _text_lines(file, trace)
+        if kind == "jsonl":
+            requests = _jsonl_requests(lines, trace, user_field, time_field)
+        else:
+            delimiter = "\t" if kind == "tsv" else ","
+            requests = _csv_requests(lines, trace, delimiter, user_field, time_field)
+
+        limiter = Limiter(config)
+        if summary:
+            out.write(_summary(limiter, requests, top) + "\n")
+        else:
+            _answer_each(limiter, requests, out)
+
+
+def _guess_format(trace: str) -> str:
+    kind = _FORMATS.get(os.path.splitext(trace)[1].lower())
+    if kind is None:
+        endings = ", ".join(_FORMATS)
+        problem = (
+            f"cannot tell the format from the file name (known endings: {endings}); "
+            "pass --format jsonl, csv or tsv"
+        )
+        raise InvalidInput(trace, problem)
+    return kind
+
+
+def _text_lines(file: BinaryIO, trace: str) -> Iterator[str]:
+    """Each line of ``file`` decoded as UTF-8, its line ending kept."""
+    number = 0
+    try:
+        for number, raw in enumerate(file, 1):
+            # A byte order mark may open the file, and nowhere else.
+            yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+    except UnicodeDecodeError as error:
+        problem = f"not valid UTF-8 (byte {error.start + 1} of the line), expected text"
+        raise _bad(trace, number, problem) from None
+    except OSError as error:
+        raise _bad(trace, number + 1, f"cannot be read: {error.strerror}") from None
+
+
+def _bad(trace: str, line: int, problem: str) -> InvalidInput:
+    return InvalidInput(f"{trace}:{line}", problem)
+
+
+def _bad_field(
+    trace: str, line: int, record: dict[str, Any], field: str, accepted: str
+) -> NoReturn:
+    if field in record:
+        found = describe(record[field])
+        raise _bad(trace, line, f"{field}: expected {accepted}, found {found}")
+    keys = ", ".join(json.dumps(key) for key in record) or "none"
+    raise _bad(trace, line, f"{field}: missing, expected {accepted} (keys: {keys})")
+
+
+def _seconds(trace: str, line: int, value: object, field: str) -> Decimal:
+    try:
+        return read_number(value, TIME, field)
+    except InvalidInput as error:
+        raise _bad(trace, line, f"{error.where}: {error.problem}") from None
+
+
+def _csv_requests(
+    lines: Iterable[str], trace: str, delimiter: str, user_field: str, time_field: str
+) -> Iterator[_Request]:
+    """The requests of a CSV or TSV trace, checked one row at a time."""
+    reader = csv.reader(lines, delimiter=delimiter)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise _bad(trace, 1, "empty, expected a header line naming the fields")
+        user_at = _column(trace, header, user_field, "--user-field")
+        time_at = _column(trace, header, time_field, "--time-field")
+        needed = max(user_at, time_at) + 1
+
+        line = reader.line_num + 1  # where the next record starts
+        for row in reader:
+            if len(row) >= needed:
+                user = row[user_at]
+                if not user:
+                    _bad_field(
+                        trace, line, {user_field: ""}, user_field, _USER_ACCEPTED
+                    )
+                yield user, _seconds(trace, line, row[time_at], time_field)
+            elif row:  # a row too short; a blank line is no record, and is skipped
+                missing = ", ".join(map(json.dumps, header[len(row) : needed]))
+                found = f"{len(row)} of the header's {len(header)} fields"
+                raise _bad(trace, line, f"only {found}, so no value for {missing}")
+            line = reader.line_num + 1
+    except csv.Error as error:
+        raise _bad(trace, reader.line_num, f"unreadable row: {error}") from None
+
+
+def _column(trace: str, header: list[str], field: str, option: str) -> int:
+    if field in header:
+        return header.index(field)
+    found = ", ".join(map(json.dumps, header))
+    problem = (
+        f"no {json.dumps(field)} column in the header (columns found: {found}); "
+        f"name the column with {option}"
+    )
+    raise _bad(trace, 1, problem)
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    record = dict(pairs)
+    if len(record) < len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"key {json.dumps(key)} appears twice")
+            seen.add(key)
+    return record
+
+
+# Numbers are read as exact Decimals; NaN, the infinities and keys given twice
+# are refused, as in every other JSON document the limiter reads.
+_decode_json = json.JSONDecoder(
+    parse_float=json_number,
+    parse_int=json_number,
+    parse_constant=_refuse_constant,
+    object_pairs_hook=_refuse_duplicates,
+).decode
+
+
+def _jsonl_requests(
+    lines: Iterable[str], trace: str, user_field: str, time_field: str
+) -> Iterator[_Request]:
+    """The requests of a JSON Lines trace, checked one line at a time."""
+    for line, text in enumerate(lines, 1):
+        if not text.strip(_JSON_SPACE):
+            continue  # a blank line
+        record = _json_object(trace, line, text)
+        user = record.get(user_field)
+        time = record.get(time_field)
+        if type(user) is not str or not user:
+            _bad_field(trace, line, record, user_field, _USER_ACCEPTED)
+        if type(time) is not Decimal:  # a string is not a JSON number
+            _bad_field(trace, line, record, time_field, TIME.accepted)
+        yield user, _seconds(trace, line, time, time_field)
+
+
+def _json_object(trace: str, line: int, text: str) -> dict[str, Any]:
+    try:
+        record = _decode_json(text)
+    except json.JSONDecodeError as error:
+        problem = f"{error.msg[:1].lower()}{error.msg[1:]} at character {error.pos + 1}"
+    except ValueError as error:
+        problem = str(error)
+    except RecursionError:
+        problem = "nested too deeply"
+    else:
+        if type(record) is dict:
+            return record
+        raise _bad(trace, line, f"expected a JSON object, found {describe(record)}")
+    raise _bad(trace, line, f"invalid JSON ({problem}), expected one object per line")
+
+
+def _answer_each(limiter: Limiter, requests: Iterable[_Request], out: TextIO) -> None:
+    """Write each request's answer line as soon as it is decided."""
+    check, write = limiter.check_ns, out.write
+    for user, time in requests:
+        decision = check(user, nanoseconds(time))
+        write(answer_line(user, seconds_text(time), decision) + "\n")
+
+
+def _summary(limiter: Limiter, requests: Iterable[_Request], top: int) -> str:
+    """Answer every request, then show the totals as JSON indented by two spaces."""
+    check = limiter.check_ns
+    requests_of: dict[str, int] = {}
+    denials_of: dict[str, int] = {}
+    first_denied_at: dict[str, Decimal] = {}
+    for user, time in requests:
+        requests_of[user] = requests_of.get(user, 0) + 1
+        if not check(user, nanoseconds(time)).allowed:
+            if user in denials_of:
+                denials_of[user] += 1
+            else:
+                denials_of[user] = 1
+                first_denied_at[user] = time
+
+    # Most denials first; ties go to the earlier first denial, then the user id.
+    def rank(user: str) -> tuple[int, Decimal, str]:
+        return -denials_of[user], first_denied_at[user], user
+
+    entries = [
+        _summary_entry(user, denials_of[user], requests_of[user], first_denied_at[user])
+        for user in heapq.nsmallest(top, denials_of, key=rank)
+    ]
+    total, denied = sum(requests_of.values()), sum(denials_of.values())
+    totals = {
+        "requests": total,
+        "allowed": total - denied,
+        "denied": denied,
+        "users": len(requests_of),
+        "throttled_users": len(denials_of),
+    }
+    head = "".join(f'  "{key}": {value},\n' for key, value in totals.items())
+    listed = "[\n" + ",\n".join(entries) + "\n  ]" if entries else "[]"
+    return f'{{\n{head}  "most_throttled": {listed}\n}}'
+
+
+def _summary_entry(user: str, denied: int, requests: int, first: Decimal) -> str:
+    # Laid out by hand as json.dumps(indent=2) would lay it out, so that the time
+    # is echoed exactly as answer lines echo it, never through a float.
+    return (
+        f'    {{\n      "user": {json.dumps(user)},\n'
+        f'      "denied": {denied},\n      "requests": {requests},\n'
+        f'      "first_denied_at": {seconds_text(first)}\n    }}'
+    )
