@@ -81,6 +81,7 @@ def test_a_float_is_read_as_the_shortest_decimal_that_names_it() -> None:
         ({"seconds": 1}, "an object"),
         (-1, "-1"),
         ("-0.5", '"-0.5"'),
+        ("\u0661\u0662", '"\\u0661\\u0662"'),  # Arabic-Indic digits: not decimal text
     ],
     ids=repr,
 )
