@@ -21,7 +21,7 @@ demo: $(VENV)/installed
 	@echo "== real traffic: limiter replay data/nasa_19950701.tsv --config data/nasa.config.json --user-field host --summary"
 	@$(BIN)/limiter replay data/nasa_19950701.tsv --config data/nasa.config.json --user-field host --summary
 
-test: $(VENV)/installed
+test: $(VENV)/installed lint
 	$(BIN)/python -m pytest
 	$(BIN)/behave --format progress
 	$(BIN)/behave --format progress -D sut=cli
