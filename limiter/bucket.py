@@ -6,8 +6,10 @@ that the capacity and the tokens gained in one nanosecond are whole units too.
 Every decision is then integer arithmetic, exactly what rational arithmetic
 gives, however many requests a bucket sees.
 
-The live state of one user's bucket is a pair ``(last, units)``: the time of
-its latest request in nanoseconds and the units it held just after it.
+The live state of one user's bucket is one integer that packs two: the time
+of its latest request in nanoseconds and the units it held just after it,
+``last << shift | units``. One integer per user costs about half the memory of
+a pair, and packing and unpacking are a shift and a mask.
 """
 
 from __future__ import annotations
@@ -15,16 +17,18 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 from fractions import Fraction
+from operator import itemgetter
 from typing import Final, TypeAlias
 
 from limiter.exact import CAPACITY, NANOS_PER_SECOND, REFILL_RATE, read_number
 
 __all__ = ["BucketConfig", "Decision", "State"]
 
-State: TypeAlias = tuple[int, int]
-"""One bucket's live state: ``(last, units)``, see the module's documentation."""
+State: TypeAlias = int
+"""One bucket's live state, ``last << shift | units``: see the module's text."""
 
 _HUNDREDTHS: Final = 100
+_new_decision = tuple.__new__  # builds a Decision without a Python-level __init__
 
 
 class BucketConfig:
@@ -34,13 +38,25 @@ class BucketConfig:
     is greater than 0. ``take`` is the whole of the token bucket algorithm.
     """
 
-    __slots__ = ("capacity", "full", "gain", "refill_rate", "unit")
+    __slots__ = (
+        "capacity",
+        "full",
+        "gain",
+        "mask",
+        "refill_rate",
+        "refill_time",
+        "shift",
+        "unit",
+    )
 
     capacity: Decimal
     refill_rate: Decimal
     unit: int  # units in one token
     full: int  # units in a full bucket
     gain: int  # units gained per nanosecond
+    shift: int  # bits that hold the units in a packed state
+    mask: int  # those bits set
+    refill_time: int  # nanoseconds from empty to full
 
     def __init__(
         self, capacity: object, refill_rate: object, where: str = "bucket"
@@ -54,6 +70,9 @@ class BucketConfig:
         self.unit = math.lcm(cap_den, per_nanosecond_den)
         self.full = cap_num * (self.unit // cap_den)
         self.gain = rate_num * (self.unit // per_nanosecond_den)
+        self.shift = self.full.bit_length()
+        self.mask = (1 << self.shift) - 1
+        self.refill_time = -(-self.full // self.gain)
 
     def take(self, state: State | None, now: int) -> tuple[State, Decision]:
         """Answer one request at ``now`` (nanoseconds) for a bucket in ``state``.
@@ -62,23 +81,35 @@ class BucketConfig:
         the decision. A ``now`` earlier than the bucket's last request counts as
         no time at all: it neither adds tokens nor moves the bucket's clock back.
         """
-        if state is None:
-            last, units = now, self.full
-        else:
-            last, units = state
-
         # Refill: lazily, for the time since the last request, up to capacity.
-        if now > last:
-            units += (now - last) * self.gain
-            if units > self.full:  # noqa: PLR1730 (cheaper than min() on the hot path)
-                units = self.full
-            last = now
+        # (``unpack`` and ``pack`` written out, as this is the hot path.)
+        if state is None:
+            units = self.full
+        else:
+            last = state >> self.shift
+            units = state & self.mask
+            if now > last:
+                units += (now - last) * self.gain
+                if units > self.full:  # noqa: PLR1730 (cheaper than min() here)
+                    units = self.full
+            else:
+                now = last
 
         # Decide: one whole token allows the request and is taken from the bucket.
-        if units >= self.unit:
+        allowed = units >= self.unit
+        if allowed:
             units -= self.unit
-            return (last, units), Decision(True, units, self)
-        return (last, units), Decision(False, units, self)
+        return now << self.shift | units, _new_decision(
+            Decision, (allowed, units, self)
+        )
+
+    def pack(self, last: int, units: int) -> State:
+        """The state of a bucket last asked at ``last`` (ns), holding ``units``."""
+        return last << self.shift | units
+
+    def unpack(self, state: State) -> tuple[int, int]:
+        """``(last, units)`` of a packed ``state``: the inverse of ``pack``."""
+        return state >> self.shift, state & self.mask
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, BucketConfig):
@@ -95,7 +126,7 @@ class BucketConfig:
         )
 
 
-class Decision:
+class Decision(tuple[bool, int, BucketConfig]):
     """The answer to one request: ALLOW or DENY, with what the bucket holds.
 
     ``remaining`` is the exact number of tokens left after the request and
@@ -105,14 +136,18 @@ class Decision:
     and up respectively, so neither overstates what the bucket can give.
     """
 
-    __slots__ = ("_bucket", "_units", "allowed")
+    # A tuple (allowed, units, bucket): the cheapest object Python can build.
+    __slots__ = ()
 
-    allowed: bool
+    def __new__(cls, allowed: bool, units: int, bucket: BucketConfig) -> Decision:
+        """A decision with ``units`` left in ``bucket``; see ``BucketConfig``."""
+        return _new_decision(cls, (allowed, units, bucket))
 
-    def __init__(self, allowed: bool, units: int, bucket: BucketConfig) -> None:
-        self.allowed = allowed
-        self._units = units
-        self._bucket = bucket
+    allowed: bool = property(  # type: ignore[assignment]
+        itemgetter(0), doc="Whether the request was allowed (and one token taken)."
+    )
+    _units: int = property(itemgetter(1))  # type: ignore[assignment]
+    _bucket: BucketConfig = property(itemgetter(2))  # type: ignore[assignment]
 
     @property
     def decision(self) -> str:

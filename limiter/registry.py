@@ -18,6 +18,7 @@ Time: TypeAlias = int | Decimal | str | float
 
 _NANOS_PER_SECOND = 1_000_000_000
 _LARGEST_FAST_SECONDS = 1 << 62  # far inside the range every time must keep to
+_LARGEST_FAST_FLOAT = float(1 << 20)  # where a double still resolves 1/4 ns
 
 
 class Limiter:
@@ -27,7 +28,7 @@ class Limiter:
     reads a clock. State lives in ``store`` (in this process by default).
     """
 
-    __slots__ = ("config", "store")
+    __slots__ = ("_default", "_take", "_users", "config", "store")
 
     config: Config
     store: Store
@@ -35,6 +36,10 @@ class Limiter:
     def __init__(self, config: Config, store: Store | None = None) -> None:
         self.config = config
         self.store = MemoryStore() if store is None else store
+        # Looked up once here rather than on every request.
+        self._take = self.store.take
+        self._default = config.default
+        self._users = dict(config.users)
 
     @classmethod
     def from_config(cls, mapping: object, store: Store | None = None) -> Limiter:
@@ -43,22 +48,44 @@ class Limiter:
 
     def check(self, user: str, now: Time) -> Decision:
         """Answer ``user``'s request made at ``now`` seconds: ALLOW or DENY."""
-        return self.check_ns(user, to_nanoseconds(now))
+        if type(now) is int and 0 <= now <= _LARGEST_FAST_SECONDS:
+            now = now * _NANOS_PER_SECOND
+        else:
+            now = to_nanoseconds(now)
+        if type(user) is not str or not user:
+            raise _not_a_user(user)
+        bucket = self._users.get(user, self._default) if self._users else self._default
+        return self._take(user, bucket, now)
 
     def check_ns(self, user: str, now: int) -> Decision:
         """Answer ``user``'s request made at ``now`` whole nanoseconds."""
-        if type(user) is not str or not user:
+        if type(now) is not int or now < 0:
+            found = describe(now)
             raise InvalidInput(
-                "user", f"expected a non-empty string, found {describe(user)}"
+                "now", f"expected whole nanoseconds, at least 0, found {found}"
             )
-        return self.store.take(user, self.config.bucket_for(user), now)
+        if type(user) is not str or not user:
+            raise _not_a_user(user)
+        bucket = self._users.get(user, self._default) if self._users else self._default
+        return self._take(user, bucket, now)
 
     def __repr__(self) -> str:
         return f"Limiter(config={self.config!r}, store={self.store!r})"
+
+
+def _not_a_user(user: object) -> InvalidInput:
+    return InvalidInput("user", f"expected a non-empty string, found {describe(user)}")
 
 
 def to_nanoseconds(now: Time, where: str = "time") -> int:
     """Whole nanoseconds in ``now`` seconds; see ``limiter.exact`` for the rules."""
     if type(now) is int and 0 <= now <= _LARGEST_FAST_SECONDS:
         return now * _NANOS_PER_SECOND
+    if type(now) is float and 0.0 <= now < _LARGEST_FAST_FLOAT:
+        # Below 2**20 s, a double is a whole number of nanoseconds exactly when
+        # that number, divided back, gives the same double; it is then the one
+        # its shortest decimal names. Other floats take the general road.
+        whole = round(now * 1e9)
+        if whole / 1e9 == now:
+            return whole
     return nanoseconds(read_number(now, TIME, where))

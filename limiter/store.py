@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from contextlib import ExitStack
 from typing import Final, Protocol
 
 from limiter.bucket import BucketConfig, Decision, State
@@ -24,31 +25,94 @@ class Store(Protocol):
 
 
 _LOCK_STRIPES: Final = 64  # a power of two, so a mask picks the stripe
+_STRIPE_MASK: Final = _LOCK_STRIPES - 1
 
 
 class MemoryStore:
-    """Bucket state in a dictionary of this process, safe to share between threads.
+    """Bucket state in dictionaries of this process, safe to share between threads.
 
-    Users are spread over a fixed set of locks by the hash of their id, so
-    threads serving different users rarely wait on one another and the memory
-    spent on locks does not grow with the number of users.
+    Users are spread over a fixed set of locks by the hash of their id: a lock
+    is held only while one decision is made, threads serving users on different
+    stripes never wait for each other, and the memory spent on locks does not
+    grow with the number of users.
+
+    With ``evict_idle``, a bucket that has stood idle long enough to be full
+    again is forgotten, since a new bucket starts full anyway. State is kept
+    in two generations: requests write to the young one; once the newest
+    request is two refill times (``capacity / refill_rate``, the longest of any
+    bucket seen) past the young generation's start, the old generation is
+    dropped and the young one becomes old. Live state is then bounded by the
+    users active within the last two to three refill times.
+
+    Eviction never changes a decision as long as no request is timed more than
+    one refill time before the newest request the store has seen. A request
+    timed earlier than that, for a user whose bucket was dropped, is answered
+    as that user's first request.
     """
 
-    __slots__ = ("_locks", "_states")
+    __slots__ = (
+        "_evict_idle",
+        "_horizon",
+        "_locks",
+        "_next_turn",
+        "_old",
+        "_states",
+        "_young_since",
+    )
 
-    def __init__(self) -> None:
-        self._states: dict[str, State] = {}
+    _young_since: int | None
+
+    def __init__(self, *, evict_idle: bool = False) -> None:
+        self._states: dict[str, State] = {}  # the young generation
+        self._old: dict[str, State] = {}
         self._locks = tuple(threading.Lock() for _ in range(_LOCK_STRIPES))
+        self._evict_idle = evict_idle
+        self._horizon = 0  # the longest refill time of any bucket seen, in ns
+        self._young_since = None  # when the young generation started
+        self._next_turn = 0  # the time from which the next request turns it
 
     def take(self, user: str, bucket: BucketConfig, now: int) -> Decision:
         """Answer ``user``'s request at ``now`` (nanoseconds) with ``bucket``."""
+        if self._evict_idle:
+            return self._take_evicting(user, bucket, now)
         states = self._states
-        with self._locks[hash(user) & (_LOCK_STRIPES - 1)]:
+        with self._locks[hash(user) & _STRIPE_MASK]:
             states[user], decision = bucket.take(states.get(user), now)
         return decision
 
+    def _take_evicting(self, user: str, bucket: BucketConfig, now: int) -> Decision:
+        if now >= self._next_turn or bucket.refill_time > self._horizon:
+            self._turn_generation(bucket, now)
+        with self._locks[hash(user) & _STRIPE_MASK]:
+            states = self._states
+            state = states.get(user)
+            if state is None:
+                state = self._old.pop(user, None)
+            states[user], decision = bucket.take(state, now)
+        return decision
+
+    def _turn_generation(self, bucket: BucketConfig, now: int) -> None:
+        # Every lock is held, so no decision is half made while the dictionaries
+        # change hands. This happens once per two refill times, and whenever a
+        # bucket with a longer refill time than any before is first used.
+        with ExitStack() as held:
+            for lock in self._locks:
+                held.enter_context(lock)
+            self._horizon = max(self._horizon, bucket.refill_time)
+            if self._young_since is None:
+                self._young_since = now
+            elif now >= self._young_since + 2 * self._horizon:
+                # Everything in the old generation was last asked for before the
+                # young one started, two refill times ago: all of it is full.
+                self._old = self._states
+                self._states = {}
+                self._young_since = now
+            self._next_turn = self._young_since + 2 * self._horizon
+
     def __len__(self) -> int:
-        return len(self._states)
+        """How many users' buckets are held."""
+        return len(self._states) + len(self._old)
 
     def __repr__(self) -> str:
-        return f"MemoryStore(users={len(self._states)})"
+        evicting = ", evict_idle=True" if self._evict_idle else ""
+        return f"MemoryStore(users={len(self)}{evicting})"

@@ -120,7 +120,7 @@ def test_a_bucket_never_seen_starts_full() -> None:
     state, decision = BucketConfig(5, 1).take(None, seconds("42"))
 
     assert decision == Decision(True, 4 * NS, BucketConfig(5, 1))
-    assert state == (seconds("42"), 4 * NS)
+    assert BucketConfig(5, 1).unpack(state) == (seconds("42"), 4 * NS)
 
 
 def test_refill_is_capped_at_capacity() -> None:
@@ -130,7 +130,7 @@ def test_refill_is_capped_at_capacity() -> None:
     state, decision = bucket.take(state, seconds("1000"))
 
     assert decision.remaining == 4
-    assert state == (seconds("1000"), 4 * NS)
+    assert bucket.unpack(state) == (seconds("1000"), 4 * NS)
 
 
 def test_a_denial_takes_nothing() -> None:
@@ -153,19 +153,30 @@ def test_an_earlier_time_adds_nothing_and_keeps_the_bucket_clock() -> None:
     state, decision = bucket.take(state, seconds("9"))
 
     assert not decision.allowed
-    assert state == (seconds("10"), 0)
+    assert bucket.unpack(state) == (seconds("10"), 0)
     assert decision.retry_after == 1
 
 
-def test_take_leaves_the_state_it_was_given_alone() -> None:
+def test_the_same_state_and_time_give_the_same_answer() -> None:
     bucket = BucketConfig(3, 1)
-    before: State = (0, bucket.unit)
+    before: State = bucket.pack(0, bucket.unit)
 
     first = bucket.take(before, seconds("0.5"))
     second = bucket.take(before, seconds("0.5"))
 
     assert first == second
-    assert before == (0, bucket.unit)
+    assert bucket.unpack(first[0]) == (seconds("0.5"), bucket.unit // 2)
+
+
+@pytest.mark.parametrize(
+    ("capacity", "rate"), [(1, 1), (5, "0.1"), ("2.5", 3), ("1e6", "1e-3")]
+)
+def test_a_packed_state_holds_any_time_and_content(capacity: str, rate: str) -> None:
+    bucket = BucketConfig(capacity, rate)
+
+    for last in (0, 1, seconds("1e300")):
+        for units in (0, 1, bucket.unit, bucket.full):
+            assert bucket.unpack(bucket.pack(last, units)) == (last, units)
 
 
 # Decision --------------------------------------------------------------------------
