@@ -39,6 +39,7 @@ __all__ = [
     "nanoseconds",
     "read_number",
     "seconds_text",
+    "timestamp",
 ]
 
 NANOS_PER_SECOND: Final = 1_000_000_000
@@ -49,6 +50,11 @@ _DOUBLE_MIN_NORMAL: Final = Decimal("2.2250738585072014e-308")
 _FLOOR: Final = Context(
     prec=MAX_PREC, rounding=ROUND_FLOOR, Emax=MAX_EMAX, Emin=MIN_EMIN
 )
+
+# Times that timestamp() reads without Decimal: whole seconds below 10**18 and
+# at most nine decimals, written as Decimal would write them back.
+_LARGEST_PLAIN_SECONDS: Final = 10**18 - 1
+_PLAIN_TIME: Final = re.compile(r"(0|[1-9][0-9]{0,17})(?:\.([0-9]{1,9}))?")
 
 # Decimal text as people and CSV files write it; no NaN, no infinities, no "_".
 _DECIMAL_TEXT: Final = re.compile(
@@ -138,6 +144,28 @@ def seconds_text(seconds: Decimal) -> str:
     return text + ".0"
 
 
+def timestamp(value: object, where: str) -> tuple[int, str]:
+    """A request's time as whole nanoseconds and the JSON number that echoes it.
+
+    ``value`` is anything ``read_number`` takes. Plain decimal text, as request
+    logs carry it (``804571201``, ``0.25``), is read straight into integers;
+    everything else goes through ``Decimal``, with the same result.
+    """
+    if type(value) is int and 0 <= value <= _LARGEST_PLAIN_SECONDS:
+        return value * NANOS_PER_SECOND, f"{value}.0"
+    plain = _PLAIN_TIME.fullmatch(value) if isinstance(value, str) else None
+    # Decimal writes 0.0000001 as 1E-7; leave such times to it.
+    if plain and not value.startswith("0.000000"):  # type: ignore[union-attr]
+        whole, fraction = plain.groups()
+        nanos = int(fraction.ljust(9, "0")) if fraction else 0
+        text = str(value)
+        return int(
+            whole
+        ) * NANOS_PER_SECOND + nanos, text + ".0" if not fraction else text
+    number = read_number(value, TIME, where)
+    return nanoseconds(number), seconds_text(number)
+
+
 def hundredths_text(hundredths: int) -> str:
     """Show a count of hundredths as a JSON number: 400 -> 4.0, 25 -> 0.25."""
     whole, part = divmod(hundredths, 100)
@@ -154,7 +182,7 @@ def describe(value: object, limit: int = 40) -> str:
         return "null"
     if value is True or value is False:
         return "true" if value else "false"
-    if isinstance(value, str):
+    if type(value) is str:  # a subclass, such as a JSON number's text, shows bare
         shown = json.dumps(value[:limit])
         return shown if len(value) <= limit else shown[:-1] + '..."'
     if isinstance(value, dict):

@@ -14,14 +14,13 @@ import heapq
 import json
 import os
 from collections.abc import Iterable, Iterator
-from decimal import Decimal
 from typing import Any, BinaryIO, NoReturn, TextIO, TypeAlias
 
 from limiter.answer import answer_line
 from limiter.config import Config
-from limiter.documents import json_number, open_file
+from limiter.documents import open_file
 from limiter.errors import InvalidInput
-from limiter.exact import TIME, describe, nanoseconds, read_number, seconds_text
+from limiter.exact import TIME, describe, timestamp
 from limiter.registry import Limiter
 
 __all__ = ["run"]
@@ -33,7 +32,8 @@ _FORMATS |= {".csv": "csv", ".tsv": "tsv", ".tab": "tsv"}
 _USER_ACCEPTED = "a non-empty string"
 _JSON_SPACE = " \t\r\n"
 
-_Request: TypeAlias = tuple[str, Decimal]  # who asked, and when (in seconds)
+# Who asked, when (in nanoseconds), and that time as the JSON number to echo.
+_Request: TypeAlias = tuple[str, int, str]
 
 
 def run(
@@ -111,9 +111,9 @@ def _bad_field(
     raise _bad(trace, line, f"{field}: missing, expected {accepted} (keys: {keys})")
 
 
-def _seconds(trace: str, line: int, value: object, field: str) -> Decimal:
+def _time(trace: str, line: int, value: object, field: str) -> tuple[int, str]:
     try:
-        return read_number(value, TIME, field)
+        return timestamp(value, field)
     except InvalidInput as error:
         raise _bad(trace, line, f"{error.where}: {error.problem}") from None
 
@@ -139,7 +139,7 @@ def _csv_requests(
                     _bad_field(
                         trace, line, {user_field: ""}, user_field, _USER_ACCEPTED
                     )
-                yield user, _seconds(trace, line, row[time_at], time_field)
+                yield user, *_time(trace, line, row[time_at], time_field)
             elif row:  # a row too short; a blank line is no record, and is skipped
                 missing = ", ".join(map(json.dumps, header[len(row) : needed]))
                 found = f"{len(row)} of the header's {len(header)} fields"
@@ -164,47 +164,91 @@ def _refuse_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    record = dict(pairs)
+class _Number(str):
+    """A JSON number's text, as written: a type of its own, unlike a JSON string."""
+
+    __slots__ = ()
+
+
+class _Record(dict[str, Any]):
+    """A JSON object, with the keys that were given more than once."""
+
+    repeated: frozenset[str] = frozenset()
+
+
+def _record(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    record = _Record(pairs)
     if len(record) < len(pairs):
         seen: set[str] = set()
+        repeated: set[str] = set()
         for key, _ in pairs:
-            if key in seen:
-                raise ValueError(f"key {json.dumps(key)} appears twice")
-            seen.add(key)
+            (repeated if key in seen else seen).add(key)
+        record.repeated = frozenset(repeated)
     return record
 
 
-# Numbers are read as exact Decimals; NaN, the infinities and keys given twice
-# are refused, as in every other JSON document the limiter reads.
-_decode_json = json.JSONDecoder(
-    parse_float=json_number,
-    parse_int=json_number,
+# Numbers keep their text, to be read exactly; NaN and the infinities are refused.
+_decode_plainly = json.JSONDecoder(
+    parse_float=_Number, parse_int=_Number, parse_constant=_refuse_constant
+).raw_decode
+_decode_carefully = json.JSONDecoder(
+    parse_float=_Number,
+    parse_int=_Number,
     parse_constant=_refuse_constant,
-    object_pairs_hook=_refuse_duplicates,
+    object_pairs_hook=_record,
 ).decode
 
 
 def _jsonl_requests(
     lines: Iterable[str], trace: str, user_field: str, time_field: str
 ) -> Iterator[_Request]:
-    """The requests of a JSON Lines trace, checked one line at a time."""
+    """The requests of a JSON Lines trace, checked one line at a time.
+
+    Fields not asked for are ignored, like any key they repeat; the user and
+    time fields must each be given once. A line with no backslash that names
+    each of them once cannot repeat them, so it is decoded the quick way;
+    every other line is decoded with each object's keys counted.
+    """
+    user_key, time_key = json.dumps(user_field), json.dumps(time_field)
+    seen_time, now, shown = "", 0, ""  # logs repeat an instant on many lines
     for line, text in enumerate(lines, 1):
-        if not text.strip(_JSON_SPACE):
-            continue  # a blank line
-        record = _json_object(trace, line, text)
-        user = record.get(user_field)
-        time = record.get(time_field)
-        if type(user) is not str or not user:
-            _bad_field(trace, line, record, user_field, _USER_ACCEPTED)
-        if type(time) is not Decimal:  # a string is not a JSON number
-            _bad_field(trace, line, record, time_field, TIME.accepted)
-        yield user, _seconds(trace, line, time, time_field)
+        if "\\" not in text and text.count(user_key) == 1 and text.count(time_key) == 1:
+            try:
+                record, end = _decode_plainly(text)
+            except ValueError:
+                record, end = None, 0
+            if type(record) is dict and not text[end:].strip(_JSON_SPACE):
+                user = record.get(user_field)
+                time = record.get(time_field)
+                if type(user) is str and user and type(time) is _Number:
+                    if time != seen_time:
+                        now, shown = _time(trace, line, time, time_field)
+                        seen_time = time
+                    yield user, now, shown
+                    continue
+        if text.strip(_JSON_SPACE):  # a blank line is no record, and is skipped
+            yield _careful_request(trace, line, text, user_field, time_field)
+
+
+def _careful_request(
+    trace: str, line: int, text: str, user_field: str, time_field: str
+) -> _Request:
+    record = _json_object(trace, line, text)
+    for field in (user_field, time_field):
+        if field in getattr(record, "repeated", ()):
+            raise _bad(trace, line, f"{field}: given more than once")
+    user = record.get(user_field)
+    time = record.get(time_field)
+    if type(user) is not str or not user:
+        _bad_field(trace, line, record, user_field, _USER_ACCEPTED)
+    if type(time) is not _Number:  # a string is not a JSON number
+        _bad_field(trace, line, record, time_field, TIME.accepted)
+    return user, *_time(trace, line, time, time_field)
 
 
 def _json_object(trace: str, line: int, text: str) -> dict[str, Any]:
     try:
-        record = _decode_json(text)
+        record = _decode_carefully(text)
     except json.JSONDecodeError as error:
         problem = f"{error.msg[:1].lower()}{error.msg[1:]} at character {error.pos + 1}"
     except ValueError as error:
@@ -212,7 +256,7 @@ def _json_object(trace: str, line: int, text: str) -> dict[str, Any]:
     except RecursionError:
         problem = "nested too deeply"
     else:
-        if type(record) is dict:
+        if isinstance(record, dict):
             return record
         raise _bad(trace, line, f"expected a JSON object, found {describe(record)}")
     raise _bad(trace, line, f"invalid JSON ({problem}), expected one object per line")
@@ -221,9 +265,8 @@ def _json_object(trace: str, line: int, text: str) -> dict[str, Any]:
 def _answer_each(limiter: Limiter, requests: Iterable[_Request], out: TextIO) -> None:
     """Write each request's answer line as soon as it is decided."""
     check, write = limiter.check_ns, out.write
-    for user, time in requests:
-        decision = check(user, nanoseconds(time))
-        write(answer_line(user, seconds_text(time), decision) + "\n")
+    for user, now, time in requests:
+        write(answer_line(user, time, check(user, now)) + "\n")
 
 
 def _summary(limiter: Limiter, requests: Iterable[_Request], top: int) -> str:
@@ -231,22 +274,24 @@ def _summary(limiter: Limiter, requests: Iterable[_Request], top: int) -> str:
     check = limiter.check_ns
     requests_of: dict[str, int] = {}
     denials_of: dict[str, int] = {}
-    first_denied_at: dict[str, Decimal] = {}
-    for user, time in requests:
+    first_denied_at: dict[str, tuple[int, str]] = {}  # in ns, and as written
+    for user, now, time in requests:
         requests_of[user] = requests_of.get(user, 0) + 1
-        if not check(user, nanoseconds(time)).allowed:
+        if not check(user, now).allowed:
             if user in denials_of:
                 denials_of[user] += 1
             else:
                 denials_of[user] = 1
-                first_denied_at[user] = time
+                first_denied_at[user] = now, time
 
     # Most denials first; ties go to the earlier first denial, then the user id.
-    def rank(user: str) -> tuple[int, Decimal, str]:
-        return -denials_of[user], first_denied_at[user], user
+    def rank(user: str) -> tuple[int, int, str]:
+        return -denials_of[user], first_denied_at[user][0], user
 
     entries = [
-        _summary_entry(user, denials_of[user], requests_of[user], first_denied_at[user])
+        _summary_entry(
+            user, denials_of[user], requests_of[user], first_denied_at[user][1]
+        )
         for user in heapq.nsmallest(top, denials_of, key=rank)
     ]
     total, denied = sum(requests_of.values()), sum(denials_of.values())
@@ -262,11 +307,11 @@ def _summary(limiter: Limiter, requests: Iterable[_Request], top: int) -> str:
     return f'{{\n{head}  "most_throttled": {listed}\n}}'
 
 
-def _summary_entry(user: str, denied: int, requests: int, first: Decimal) -> str:
+def _summary_entry(user: str, denied: int, requests: int, first: str) -> str:
     # Laid out by hand as json.dumps(indent=2) would lay it out, so that the time
     # is echoed exactly as answer lines echo it, never through a float.
     return (
         f'    {{\n      "user": {json.dumps(user)},\n'
         f'      "denied": {denied},\n      "requests": {requests},\n'
-        f'      "first_denied_at": {seconds_text(first)}\n    }}'
+        f'      "first_denied_at": {first}\n    }}'
     )

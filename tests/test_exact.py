@@ -6,6 +6,8 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from limiter import InvalidInput
 from limiter.exact import (
@@ -18,6 +20,7 @@ from limiter.exact import (
     nanoseconds,
     read_number,
     seconds_text,
+    timestamp,
 )
 
 LARGEST_DOUBLE = "1.7976931348623157e308"
@@ -252,3 +255,25 @@ def test_describe_shows_a_found_value_briefly_as_json(
     value: object, shown: str
 ) -> None:
     assert describe(value) == shown
+
+
+# The quick road for plain decimal text must agree with the Decimal road -----------
+
+_TIME_TEXT = st.one_of(
+    st.text(alphabet="0123456789.eE+- ", max_size=16),
+    st.from_regex(r"[0-9]{1,20}(\.[0-9]{0,12})?", fullmatch=True),
+    st.integers(min_value=-5, max_value=10**20),
+)
+
+
+@settings(max_examples=2000)
+@given(_TIME_TEXT)
+def test_timestamp_agrees_with_reading_the_decimal(value: str | int) -> None:
+    try:
+        number = read_number(value, TIME, "time")
+    except InvalidInput as refused:
+        with pytest.raises(InvalidInput) as also_refused:
+            timestamp(value, "time")
+        assert str(also_refused.value) == str(refused)
+    else:
+        assert timestamp(value, "time") == (nanoseconds(number), seconds_text(number))

@@ -465,8 +465,13 @@ ERRORS = [
     BadTrace(
         "trace.jsonl",
         GOOD_JSONL + '{"user": "bob", "time": 1, "time": 2}\n',
-        'trace.jsonl:2: invalid JSON (key "time" appears twice), expected one '
-        "object per line",
+        "trace.jsonl:2: time: given more than once",
+        1,
+    ),
+    BadTrace(
+        "trace.jsonl",
+        GOOD_JSONL + '{"\\u0075ser": "eve", "time": 1, "user": "bob"}\n',
+        "trace.jsonl:2: user: given more than once",
         1,
     ),
     BadTrace(
@@ -485,7 +490,7 @@ ERRORS = [
         "trace.jsonl",
         GOOD_JSONL + '{"user": "bob", "time": 1e999}\n',
         "trace.jsonl:2: time: expected a number of seconds, at least 0"
-        " (at most 1.7976931348623157E+308), found 1E+999",
+        " (at most 1.7976931348623157E+308), found 1e999",
         1,
     ),
     BadTrace(
