@@ -153,15 +153,15 @@ def timestamp(value: object, where: str) -> tuple[int, str]:
     """
     if type(value) is int and 0 <= value <= _LARGEST_PLAIN_SECONDS:
         return value * NANOS_PER_SECOND, f"{value}.0"
-    plain = _PLAIN_TIME.fullmatch(value) if isinstance(value, str) else None
-    # Decimal writes 0.0000001 as 1E-7; leave such times to it.
-    if plain and not value.startswith("0.000000"):  # type: ignore[union-attr]
-        whole, fraction = plain.groups()
-        nanos = int(fraction.ljust(9, "0")) if fraction else 0
-        text = str(value)
-        return int(
-            whole
-        ) * NANOS_PER_SECOND + nanos, text + ".0" if not fraction else text
+    if isinstance(value, str):
+        plain = _PLAIN_TIME.fullmatch(value)
+        # Decimal writes 0.0000001 as 1E-7; leave such times to it.
+        if plain and not value.startswith("0.000000"):
+            whole, fraction = plain.groups()
+            nanos = int(fraction.ljust(9, "0")) if fraction else 0
+            text = str(value)
+            shown = text if fraction else text + ".0"
+            return int(whole) * NANOS_PER_SECOND + nanos, shown
     number = read_number(value, TIME, where)
     return nanoseconds(number), seconds_text(number)
 
