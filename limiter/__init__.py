@@ -10,7 +10,11 @@ from limiter.bucket import BucketConfig, Decision
 from limiter.config import Config
 from limiter.errors import InvalidInput, LimiterError, MissingFile
 from limiter.registry import Limiter, Time
-from limiter.store import MemoryStore, Store
+from limiter.store import MemoryStore
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from limiter.protocol import Store
 
 __all__ = [
     "BucketConfig",
@@ -24,3 +28,13 @@ __all__ = [
     "Store",
     "Time",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The Store protocol needs the typing module, which `limiter check` never
+    # loads; it is imported the first time someone asks for it.
+    if name == "Store":
+        from limiter.protocol import Store
+
+        return Store
+    raise AttributeError(f"module 'limiter' has no attribute {name!r}")

@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
-from fractions import Fraction
 from operator import itemgetter
-from typing import Final, TypeAlias
 
 from limiter.exact import CAPACITY, NANOS_PER_SECOND, REFILL_RATE, read_number
+
+# Read by type checkers only: the typing module costs `limiter check` start-up time.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from fractions import Fraction
+    from typing import Final, TypeAlias
 
 __all__ = ["BucketConfig", "Decision", "State"]
 
@@ -157,11 +161,15 @@ class Decision(tuple[bool, int, BucketConfig]):
     @property
     def remaining(self) -> Fraction:
         """Tokens left in the bucket after this request, exactly."""
+        from fractions import Fraction  # here, as `limiter check` never needs it
+
         return Fraction(self._units, self._bucket.unit)
 
     @property
     def retry_after(self) -> Fraction:
         """Seconds until one whole token is back, exactly; 0 for an allowed request."""
+        from fractions import Fraction
+
         if self.allowed:
             return Fraction(0)
         missing = self._bucket.unit - self._units

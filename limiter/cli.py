@@ -8,19 +8,21 @@ line that says where and what. Exit status: 0 when every request was answered,
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import NoReturn, TextIO
 
 from limiter.answer import answer_line
 from limiter.config import Config
 from limiter.errors import InvalidInput, LimiterError
 from limiter.exact import TIME, nanoseconds, read_number, seconds_text
 from limiter.registry import Limiter
-from limiter.scenario import answer_all, read_config, read_scenario
+
+# Read by type checkers only: the typing module costs `limiter check` start-up time.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn, TextIO
 
 __all__ = ["DEFAULT_CONFIG", "main"]
 
@@ -132,11 +134,18 @@ def _check(args: argparse.Namespace) -> int:
     if args.config is None:
         config = Config.from_mapping(DEFAULT_CONFIG)
     else:
-        config = read_config(args.config)
+        config = _read_config(args.config)
 
     decision = Limiter(config).check_ns(args.user, nanoseconds(now))
     _write_lines(sys.stdout, [answer_line(args.user, seconds_text(now), decision)])
     return 0
+
+
+def _read_config(path: str) -> Config:
+    # Reading a file brings in JSON Schema validation, which `check` alone skips.
+    from limiter.scenario import read_config
+
+    return read_config(path)
 
 
 def _wall_clock_ns() -> int:
@@ -146,6 +155,8 @@ def _wall_clock_ns() -> int:
 
 
 def _scenario(args: argparse.Namespace) -> int:
+    from limiter.scenario import answer_all, read_scenario
+
     scenario = read_scenario(args.file)
     _write_lines(sys.stdout, answer_all(Limiter(scenario.config), scenario.requests))
     return 0
@@ -154,7 +165,7 @@ def _scenario(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     from limiter import replay
 
-    config = read_config(args.config)
+    config = _read_config(args.config)
     replay.run(
         args.trace,
         config,
@@ -176,5 +187,7 @@ def _write_lines(out: TextIO, lines: Iterable[str]) -> None:
 
 
 def _flush_quietly(stream: TextIO) -> None:
-    with contextlib.suppress(BrokenPipeError, ValueError):
+    try:
         stream.flush()
+    except (BrokenPipeError, ValueError):  # the reader has gone: nothing to keep
+        return

@@ -25,9 +25,13 @@ from decimal import (
     Decimal,
     InvalidOperation,
 )
-from typing import Final, NamedTuple
 
 from limiter.errors import InvalidInput
+
+# Read by type checkers only: the typing module costs `limiter check` start-up time.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 __all__ = [
     "CAPACITY",
@@ -62,15 +66,21 @@ _DECIMAL_TEXT: Final = re.compile(
 )
 
 
-class NumberRule(NamedTuple):
+class NumberRule:
     """What a number in one role must be: the words for it and its least value.
 
     No number may exceed the largest double; a rate must be no smaller than the
     smallest normal one, the nearest to "greater than 0" a double can say.
     """
 
-    accepted: str
-    minimum: Decimal
+    __slots__ = ("accepted", "minimum")
+
+    def __init__(self, accepted: str, minimum: Decimal) -> None:
+        self.accepted = accepted
+        self.minimum = minimum
+
+    def __repr__(self) -> str:
+        return f"NumberRule({self.accepted!r}, minimum={str(self.minimum)!r})"
 
     def out_of_range(self, value: Decimal) -> str:
         """The bound a finite ``value`` breaks, as words, or "" if it breaks none."""

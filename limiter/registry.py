@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TypeAlias
 
 from limiter.bucket import Decision
 from limiter.config import Config
 from limiter.errors import InvalidInput
 from limiter.exact import TIME, describe, nanoseconds, read_number
-from limiter.store import MemoryStore, Store
+from limiter.store import MemoryStore
+
+# Read by type checkers only: the typing module costs `limiter check` start-up time.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from limiter.protocol import Store
 
 __all__ = ["Limiter", "Time", "to_nanoseconds"]
 

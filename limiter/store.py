@@ -1,27 +1,19 @@
-"""Where bucket state lives: the storage contract and the in-memory store."""
+"""Where bucket state lives by default: a store in this process's memory."""
 
 from __future__ import annotations
 
-import threading
-from contextlib import ExitStack
-from typing import Final, Protocol
+from _thread import allocate_lock
 
-from limiter.bucket import BucketConfig, Decision, State
+from limiter.bucket import BucketConfig, Decision
 
-__all__ = ["MemoryStore", "Store"]
+# Read by type checkers only: the typing module costs `limiter check` start-up time.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
+    from limiter.bucket import State
 
-class Store(Protocol):
-    """Keeps every user's bucket state and answers requests against it.
-
-    ``take`` must be atomic for one user: two requests of the same user never
-    see the same state. Requests of different users must not wait on each other
-    longer than it takes to answer one.
-    """
-
-    def take(self, user: str, bucket: BucketConfig, now: int) -> Decision:
-        """Answer ``user``'s request at ``now`` (nanoseconds) with ``bucket``."""
-        ...
+__all__ = ["MemoryStore"]
 
 
 _LOCK_STRIPES: Final = 64  # a power of two, so a mask picks the stripe
@@ -65,7 +57,7 @@ class MemoryStore:
     def __init__(self, *, evict_idle: bool = False) -> None:
         self._states: dict[str, State] = {}  # the young generation
         self._old: dict[str, State] = {}
-        self._locks = tuple(threading.Lock() for _ in range(_LOCK_STRIPES))
+        self._locks = tuple(allocate_lock() for _ in range(_LOCK_STRIPES))
         self._evict_idle = evict_idle
         self._horizon = 0  # the longest refill time of any bucket seen, in ns
         self._young_since = None  # when the young generation started
@@ -95,9 +87,9 @@ class MemoryStore:
         # Every lock is held, so no decision is half made while the dictionaries
         # change hands. This happens once per two refill times, and whenever a
         # bucket with a longer refill time than any before is first used.
-        with ExitStack() as held:
-            for lock in self._locks:
-                held.enter_context(lock)
+        for lock in self._locks:
+            lock.acquire()
+        try:
             self._horizon = max(self._horizon, bucket.refill_time)
             if self._young_since is None:
                 self._young_since = now
@@ -108,6 +100,9 @@ class MemoryStore:
                 self._states = {}
                 self._young_since = now
             self._next_turn = self._young_since + 2 * self._horizon
+        finally:
+            for lock in self._locks:
+                lock.release()
 
     def __len__(self) -> int:
         """How many users' buckets are held."""

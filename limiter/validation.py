@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from limiter.config import key_path
@@ -28,11 +28,13 @@ SCHEMA_NAMES = ("answer", "config", "request", "scenario", "summary")
 _KEY_RULES = ("required", "additionalProperties")
 
 
-def schema_path(name: str) -> Path:
+def schema_path(name: str) -> str:
     """The file of the schema called ``name`` (``"scenario"``, ``"answer"``...)."""
-    installed = Path(__file__).with_name("schemas")
-    folder = installed if installed.is_dir() else Path(__file__).parents[1] / "schemas"
-    return folder / f"{name}.schema.json"
+    here = os.path.dirname(os.path.abspath(__file__))
+    folder = os.path.join(here, "schemas")  # where an installed package has them
+    if not os.path.isdir(folder):
+        folder = os.path.join(os.path.dirname(here), "schemas")  # a source checkout
+    return os.path.join(folder, f"{name}.schema.json")
 
 
 @functools.cache
@@ -48,7 +50,7 @@ def _validator(name: str) -> Validator:
 
 
 def _load(name: str) -> dict[str, Any]:
-    with schema_path(name).open(encoding="utf-8") as file:
+    with open(schema_path(name), encoding="utf-8") as file:
         schema: dict[str, Any] = json.load(file)
     return schema
 

@@ -315,7 +315,7 @@ def test_the_shipped_traffic_configuration_is_valid() -> None:
 
 @pytest.mark.parametrize("name", SCHEMA_NAMES)
 def test_every_schema_is_found_and_is_json(name: str) -> None:
-    schema = json.loads(schema_path(name).read_text(encoding="utf-8"))
+    schema = json.loads(Path(schema_path(name)).read_text(encoding="utf-8"))
 
     assert schema["$id"] == f"urn:limiter:{name}"
 
