@@ -29,22 +29,23 @@ class MemoryStore:
     grow with the number of users.
 
     With ``evict_idle``, a bucket that has stood idle long enough to be full
-    again is forgotten, since a new bucket starts full anyway. State is kept
-    in two generations: requests write to the young one; once the newest
-    request is two refill times (``capacity / refill_rate``, the longest of any
-    bucket seen) past the young generation's start, the old generation is
-    dropped and the young one becomes old. Live state is then bounded by the
-    users active within the last two to three refill times.
+    again is forgotten, since a new bucket starts full anyway. Eviction never
+    changes a decision as long as no request is timed more than ``lateness``
+    nanoseconds before the newest request the store has seen; by default, and
+    at the least, that is one refill time (``capacity / refill_rate``, the
+    longest of any bucket used). A request timed earlier than that, for a user
+    whose bucket was dropped, is answered as that user's first request.
 
-    Eviction never changes a decision as long as no request is timed more than
-    one refill time before the newest request the store has seen. A request
-    timed earlier than that, for a user whose bucket was dropped, is answered
-    as that user's first request.
+    State is kept in two generations: requests write to the young one; once the
+    newest request is a refill time plus ``lateness`` past the young one's start,
+    the old one is dropped and the young one becomes old. Live state is then
+    bounded by the users active within the last two such periods.
     """
 
     __slots__ = (
         "_evict_idle",
         "_horizon",
+        "_lateness",
         "_locks",
         "_next_turn",
         "_old",
@@ -54,11 +55,12 @@ class MemoryStore:
 
     _young_since: int | None
 
-    def __init__(self, *, evict_idle: bool = False) -> None:
+    def __init__(self, *, evict_idle: bool = False, lateness: int = 0) -> None:
         self._states: dict[str, State] = {}  # the young generation
         self._old: dict[str, State] = {}
         self._locks = tuple(allocate_lock() for _ in range(_LOCK_STRIPES))
         self._evict_idle = evict_idle
+        self._lateness = lateness
         self._horizon = 0  # the longest refill time of any bucket seen, in ns
         self._young_since = None  # when the young generation started
         self._next_turn = 0  # the time from which the next request turns it
@@ -91,15 +93,17 @@ class MemoryStore:
             lock.acquire()
         try:
             self._horizon = max(self._horizon, bucket.refill_time)
+            period = self._horizon + max(self._horizon, self._lateness)
             if self._young_since is None:
                 self._young_since = now
-            elif now >= self._young_since + 2 * self._horizon:
+            elif now >= self._young_since + period:
                 # Everything in the old generation was last asked for before the
-                # young one started, two refill times ago: all of it is full.
+                # young one started, so it is full from a refill time after that
+                # start: by then no request can be late enough to tell.
                 self._old = self._states
                 self._states = {}
                 self._young_since = now
-            self._next_turn = self._young_since + 2 * self._horizon
+            self._next_turn = self._young_since + period
         finally:
             for lock in self._locks:
                 lock.release()
@@ -109,5 +113,7 @@ class MemoryStore:
         return len(self._states) + len(self._old)
 
     def __repr__(self) -> str:
-        evicting = ", evict_idle=True" if self._evict_idle else ""
+        evicting = ""
+        if self._evict_idle:
+            evicting = f", evict_idle=True, lateness={self._lateness}"
         return f"MemoryStore(users={len(self)}{evicting})"

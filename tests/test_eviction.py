@@ -95,3 +95,15 @@ def test_a_request_older_than_a_refill_time_may_find_its_bucket_forgotten() -> N
 
     # Asked for at 0.5 s, long after the store moved on, alice is new again.
     assert limiter.check("alice", "0.5").allowed
+
+
+def test_a_longer_lateness_keeps_buckets_for_requests_that_late() -> None:
+    store = MemoryStore(evict_idle=True, lateness=30 * NS)
+    limiter = Limiter.from_config({"default": {"capacity": 1, "refill_rate": 1}}, store)
+    assert limiter.check("alice", 0).allowed
+    for second in range(1, 30):
+        limiter.check("bob", second)
+
+    # 28.5 s late, within the 30 s allowed: alice's bucket is still known, and
+    # half a token is not enough.
+    assert not limiter.check("alice", "0.5").allowed
