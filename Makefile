@@ -23,6 +23,7 @@ demo: $(VENV)/installed
 
 test: $(VENV)/installed lint
 	$(BIN)/python -m pytest
+	FUZZ_EXAMPLES=200 $(BIN)/python -m pytest tests/fuzz_cli.py -p no:cacheprovider --hypothesis-seed=0
 	$(BIN)/behave --format progress
 	$(BIN)/behave --format progress -D sut=cli
 	$(BIN)/python tools/traceability.py

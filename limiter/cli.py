@@ -42,20 +42,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line on ``argv`` (or ``sys.argv[1:]``); return its status."""
     parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:
+            usage = args.parser.format_usage().strip()
+            command = args.parser.prog.removeprefix("limiter").strip()
+            raise InvalidInput(command, f"unknown {' '.join(unknown)} ({usage})")
+        if sys.stdout is None:
+            raise InvalidInput("stdout", "closed, so there is nowhere to answer")
         status: int = args.run(args)
         sys.stdout.flush()
     except LimiterError as error:
         _flush_quietly(sys.stdout)
-        print(f"limiter: {error}", file=sys.stderr)
+        _complain(str(error))
         return error.exit_status
     except BrokenPipeError:
         # The reader went away (``limiter replay ... | head``): stop quietly.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _drop_pending_output()
+        return 1
+    except OSError as error:  # answers could not be written: a full disk, say
+        _drop_pending_output()
+        _complain(f"stdout: cannot write the answers: {error.strerror}")
         return 1
     except KeyboardInterrupt:
         return 130
     return status
+
+
+def _complain(message: str) -> None:
+    """Say what went wrong on stderr, on one line whatever the message holds."""
+    if sys.stderr is None:
+        return  # stderr is closed: the exit status is all that can be said
+    shown = "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode() for c in message
+    )
+    print(f"limiter: {shown}", file=sys.stderr)
+
+
+def _drop_pending_output() -> None:
+    # Answers still buffered can no longer be written; send them nowhere, so
+    # that Python's own flush at exit does not fail a second time.
+    if sys.stdout is not None:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="limiter",
         description="Answer requests with a token bucket per user: ALLOW or DENY.",
     )
+    parser.set_defaults(parser=parser)
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
     check = commands.add_parser("check", help="answer one request")
@@ -75,13 +103,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="a JSON configuration (default: capacity 5, refill rate 1 per second)",
     )
-    check.set_defaults(run=_check)
+    check.set_defaults(run=_check, parser=check)
 
     scenario = commands.add_parser("scenario", help="answer every request of a file")
     scenario.add_argument(
         "--file", required=True, metavar="PATH", help="a scenario file"
     )
-    scenario.set_defaults(run=_scenario)
+    scenario.set_defaults(run=_scenario, parser=scenario)
 
     replay = commands.add_parser(
         "replay", help="stream a request log through a limiter"
@@ -114,14 +142,19 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="with --summary, how many of the most throttled users to list",
     )
-    replay.set_defaults(run=_replay)
+    replay.set_defaults(run=_replay, parser=replay)
     return parser
 
 
 def _count(text: str) -> int:
     if not (text.isascii() and text.isdigit()):
         raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}")
-    return int(text)
+    # More than there could ever be users means all of them; int() would refuse
+    # a number of thousands of digits.
+    return int(text) if len(text) <= _COUNT_DIGITS else 10**_COUNT_DIGITS
+
+
+_COUNT_DIGITS = 18
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -165,6 +198,12 @@ def _scenario(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     from limiter import replay
 
+    for option, field in (
+        ("--user-field", args.user_field),
+        ("--time-field", args.time_field),
+    ):
+        if not field:
+            raise InvalidInput(option, 'expected the name of a field, found ""')
     config = _read_config(args.config)
     replay.run(
         args.trace,
@@ -186,7 +225,9 @@ def _write_lines(out: TextIO, lines: Iterable[str]) -> None:
         write("\n")
 
 
-def _flush_quietly(stream: TextIO) -> None:
+def _flush_quietly(stream: TextIO | None) -> None:
+    if stream is None:
+        return
     try:
         stream.flush()
     except (BrokenPipeError, ValueError):  # the reader has gone: nothing to keep

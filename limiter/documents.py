@@ -67,7 +67,10 @@ def _mark_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def read_bytes(path: str) -> bytes:
     """The contents of the file at ``path``; a missing file is ``MissingFile``."""
     with open_file(path) as file:
-        return file.read()
+        try:
+            return file.read()
+        except OSError as error:
+            raise InvalidInput(path, f"cannot be read: {error.strerror}") from None
 
 
 def open_file(path: str) -> BinaryIO:

@@ -30,6 +30,7 @@ _FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 _FORMATS |= {".csv": "csv", ".tsv": "tsv", ".tab": "tsv"}
 
 _USER_ACCEPTED = "a non-empty string"
+_LONGEST_FIELD = 2**31 - 1  # the most csv accepts
 _JSON_SPACE = " \t\r\n"
 
 # Who asked, when (in nanoseconds), and that time as the JSON number to echo.
@@ -122,6 +123,9 @@ def _csv_requests(
     lines: Iterable[str], trace: str, delimiter: str, user_field: str, time_field: str
 ) -> Iterator[_Request]:
     """The requests of a CSV or TSV trace, checked one row at a time."""
+    # A user id has no length limit. csv's limit on a field is process-wide;
+    # raising it changes nothing for any other reader.
+    csv.field_size_limit(max(csv.field_size_limit(), _LONGEST_FIELD))
     reader = csv.reader(lines, delimiter=delimiter)
     try:
         header = next(reader, None)
@@ -146,7 +150,16 @@ def _csv_requests(
                 raise _bad(trace, line, f"only {found}, so no value for {missing}")
             line = reader.line_num + 1
     except csv.Error as error:
-        raise _bad(trace, reader.line_num, f"unreadable row: {error}") from None
+        raise _bad(
+            trace, reader.line_num, f"unreadable row: {_csv_problem(error)}"
+        ) from None
+
+
+def _csv_problem(error: csv.Error) -> str:
+    said = str(error)
+    if said.startswith("new-line character seen in unquoted field"):
+        return "a line break inside an unquoted field; quote the field"
+    return said
 
 
 def _column(trace: str, header: list[str], field: str, option: str) -> int:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 from limiter.config import key_path
 from limiter.documents import index_path
 from limiter.errors import InvalidInput
-from limiter.exact import describe
+from limiter.exact import CAPACITY, REFILL_RATE, TIME, describe, read_number
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError
@@ -26,6 +26,8 @@ __all__ = ["SCHEMA_NAMES", "schema_path", "validate"]
 
 SCHEMA_NAMES = ("answer", "config", "request", "scenario", "summary")
 _KEY_RULES = ("required", "additionalProperties")
+# Number fields whose schema description is, word for word, an engine rule.
+_NUMBER_RULES = {rule.accepted: rule for rule in (TIME, CAPACITY, REFILL_RATE)}
 
 
 def schema_path(name: str) -> str:
@@ -85,6 +87,13 @@ def _problem(best: ValidationError, same_place: list[ValidationError]) -> str:
     if best.validator in _KEY_RULES and keys:
         return _key_problems(keys)
     accepted = best.schema.get("description") if isinstance(best.schema, dict) else None
+    rule = _NUMBER_RULES.get(accepted) if isinstance(accepted, str) else None
+    if rule is not None:
+        # The engine's own check says it the same way, naming a bound it breaks.
+        try:
+            read_number(best.instance, rule, "")
+        except InvalidInput as refused:
+            return refused.problem
     if accepted:
         return f"expected {accepted}, found {describe(best.instance)}"
     return best.message

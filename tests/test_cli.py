@@ -224,7 +224,8 @@ OPTION_ERRORS = [
     (
         "unknown option",
         ["check", "--user", "alice", "--time", "0", "--burst", "3"],
-        "limiter: unrecognized arguments: --burst 3",
+        "limiter: check: unknown --burst 3"
+        " (usage: limiter check [-h] --user USER [--time TIME] [--config FILE])",
     ),
 ]
 

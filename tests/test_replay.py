@@ -417,12 +417,6 @@ ERRORS = [
     ),
     BadTrace(
         "trace.csv",
-        "user,time\nalice,0\n" + "b" * 200_000 + ",1\n",
-        "trace.csv:3: unreadable row: field larger than field limit (131072)",
-        1,
-    ),
-    BadTrace(
-        "trace.csv",
         "name,time\nalice,0\n",
         'trace.csv:1: no "user" column in the header (columns found: "name", '
         '"time"); name the column with --user-field',
