@@ -5,6 +5,7 @@ from __future__ import annotations
 from _thread import allocate_lock
 
 from limiter.bucket import BucketConfig, Decision
+from limiter.exact import timestamp
 
 # Read by type checkers only: the typing module costs `limiter check` start-up time.
 TYPE_CHECKING = False
@@ -12,6 +13,7 @@ if TYPE_CHECKING:
     from typing import Final
 
     from limiter.bucket import State
+    from limiter.registry import Time
 
 __all__ = ["MemoryStore"]
 
@@ -31,7 +33,7 @@ class MemoryStore:
     With ``evict_idle``, a bucket that has stood idle long enough to be full
     again is forgotten, since a new bucket starts full anyway. Eviction never
     changes a decision as long as no request is timed more than ``lateness``
-    nanoseconds before the newest request the store has seen; by default, and
+    seconds before the newest request the store has seen; by default, and
     at the least, that is one refill time (``capacity / refill_rate``, the
     longest of any bucket used). A request timed earlier than that, for a user
     whose bucket was dropped, is answered as that user's first request.
@@ -46,6 +48,7 @@ class MemoryStore:
         "_evict_idle",
         "_horizon",
         "_lateness",
+        "_lateness_shown",
         "_locks",
         "_next_turn",
         "_old",
@@ -55,12 +58,12 @@ class MemoryStore:
 
     _young_since: int | None
 
-    def __init__(self, *, evict_idle: bool = False, lateness: int = 0) -> None:
+    def __init__(self, *, evict_idle: bool = False, lateness: Time = 0) -> None:
         self._states: dict[str, State] = {}  # the young generation
         self._old: dict[str, State] = {}
         self._locks = tuple(allocate_lock() for _ in range(_LOCK_STRIPES))
         self._evict_idle = evict_idle
-        self._lateness = lateness
+        self._lateness, self._lateness_shown = timestamp(lateness, "lateness")
         self._horizon = 0  # the longest refill time of any bucket seen, in ns
         self._young_since = None  # when the young generation started
         self._next_turn = 0  # the time from which the next request turns it
@@ -87,8 +90,8 @@ class MemoryStore:
 
     def _turn_generation(self, bucket: BucketConfig, now: int) -> None:
         # Every lock is held, so no decision is half made while the dictionaries
-        # change hands. This happens once per two refill times, and whenever a
-        # bucket with a longer refill time than any before is first used.
+        # change hands. This happens once a period, and whenever a bucket with a
+        # longer refill time than any before is first used.
         for lock in self._locks:
             lock.acquire()
         try:
@@ -115,5 +118,5 @@ class MemoryStore:
     def __repr__(self) -> str:
         evicting = ""
         if self._evict_idle:
-            evicting = f", evict_idle=True, lateness={self._lateness}"
+            evicting = f", evict_idle=True, lateness={self._lateness_shown}"
         return f"MemoryStore(users={len(self)}{evicting})"

@@ -98,7 +98,7 @@ def test_a_request_older_than_a_refill_time_may_find_its_bucket_forgotten() -> N
 
 
 def test_a_longer_lateness_keeps_buckets_for_requests_that_late() -> None:
-    store = MemoryStore(evict_idle=True, lateness=30 * NS)
+    store = MemoryStore(evict_idle=True, lateness=30)
     limiter = Limiter.from_config({"default": {"capacity": 1, "refill_rate": 1}}, store)
     assert limiter.check("alice", 0).allowed
     for second in range(1, 30):
