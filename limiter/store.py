@@ -73,19 +73,29 @@ class MemoryStore:
         if self._evict_idle:
             return self._take_evicting(user, bucket, now)
         states = self._states
-        with self._locks[hash(user) & _STRIPE_MASK]:
+        # acquire() and release() rather than `with`: the same guarantee, and a
+        # tenth of the time of a whole decision cheaper.
+        lock = self._locks[hash(user) & _STRIPE_MASK]
+        lock.acquire()
+        try:
             states[user], decision = bucket.take(states.get(user), now)
+        finally:
+            lock.release()
         return decision
 
     def _take_evicting(self, user: str, bucket: BucketConfig, now: int) -> Decision:
         if now >= self._next_turn or bucket.refill_time > self._horizon:
             self._turn_generation(bucket, now)
-        with self._locks[hash(user) & _STRIPE_MASK]:
+        lock = self._locks[hash(user) & _STRIPE_MASK]
+        lock.acquire()
+        try:
             states = self._states
             state = states.get(user)
             if state is None:
                 state = self._old.pop(user, None)
             states[user], decision = bucket.take(state, now)
+        finally:
+            lock.release()
         return decision
 
     def _turn_generation(self, bucket: BucketConfig, now: int) -> None:
