@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint bench clean
 
 $(VENV)/installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,5 +33,12 @@ lint: $(VENV)/installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Times the engine against its peers and two inline floors, in the benchmark's own
+# environment bench/.venv; writes docs/performance.md. BENCH_ARGS="--size 20000"
+# for a quick look.
+bench:
+	bash bench/setup
+	bench/.venv/bin/python bench/run.py $(BENCH_ARGS)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) bench/.venv .pytest_cache .mypy_cache .ruff_cache .hypothesis
