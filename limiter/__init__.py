@@ -6,6 +6,8 @@
 Decision(ALLOW, remaining=4)
 """
 
+__version__ = "0.1.0"
+
 from limiter.bucket import BucketConfig, Decision
 from limiter.config import Config
 from limiter.errors import InvalidInput, LimiterError, MissingFile

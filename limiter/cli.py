@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
+from limiter import __version__
 from limiter.answer import answer_line
 from limiter.config import Config
 from limiter.errors import InvalidInput, LimiterError
@@ -89,11 +90,16 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="limiter",
         description="Answer requests with a token bucket per user: ALLOW or DENY.",
+        allow_abbrev=False,
     )
+    parser.add_argument("--version", action="version", version=f"limiter {__version__}")
     parser.set_defaults(parser=parser)
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
-    check = commands.add_parser("check", help="answer one request")
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=summary, allow_abbrev=False)
+
+    check = command("check", "answer one request")
     check.add_argument("--user", required=True, help="the user making the request")
     check.add_argument(
         "--time", help="the request's time in seconds (default: the wall clock)"
@@ -105,16 +111,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(run=_check, parser=check)
 
-    scenario = commands.add_parser("scenario", help="answer every request of a file")
+    scenario = command("scenario", "answer every request of a file")
     scenario.add_argument(
         "--file", required=True, metavar="PATH", help="a scenario file"
     )
     scenario.set_defaults(run=_scenario, parser=scenario)
 
-    replay = commands.add_parser(
-        "replay", help="stream a request log through a limiter"
+    replay = command("replay", "stream a request log through a limiter")
+    replay.add_argument(
+        "trace", metavar="TRACE", help="a JSON Lines, CSV or TSV file; - for stdin"
     )
-    replay.add_argument("trace", metavar="TRACE", help="a JSON Lines, CSV or TSV file")
     replay.add_argument(
         "--config", required=True, metavar="FILE", help="a configuration"
     )
@@ -124,13 +130,16 @@ def _parser() -> argparse.ArgumentParser:
         help="the trace's format (default: guessed from the file name)",
     )
     replay.add_argument(
-        "--user-field", default="user", metavar="NAME", help="the field naming the user"
+        "--user-field",
+        default="user",
+        metavar="NAME",
+        help="the field naming the user (default: %(default)s)",
     )
     replay.add_argument(
         "--time-field",
         default="time",
         metavar="NAME",
-        help="the field holding the time",
+        help="the field holding the time in seconds (default: %(default)s)",
     )
     replay.add_argument(
         "--summary", action="store_true", help="print totals instead of every answer"
@@ -138,9 +147,9 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--top",
         type=_count,
-        default=10,
         metavar="N",
-        help="with --summary, how many of the most throttled users to list",
+        help="with --summary, how many of the most throttled users to list "
+        "(default: 10)",
     )
     replay.set_defaults(run=_replay, parser=replay)
     return parser
@@ -148,13 +157,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def _count(text: str) -> int:
     if not (text.isascii() and text.isdigit()):
-        raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number, at least 0, found {text!r}"
+        )
     # More than there could ever be users means all of them; int() would refuse
     # a number of thousands of digits.
     return int(text) if len(text) <= _COUNT_DIGITS else 10**_COUNT_DIGITS
 
 
 _COUNT_DIGITS = 18
+_DEFAULT_TOP = 10
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -204,6 +216,11 @@ def _replay(args: argparse.Namespace) -> int:
     ):
         if not field:
             raise InvalidInput(option, 'expected the name of a field, found ""')
+    if args.user_field == args.time_field:
+        problem = f"names the same field as --user-field ({args.time_field!r})"
+        raise InvalidInput("--time-field", problem)
+    if args.top is not None and not args.summary:
+        raise InvalidInput("--top", "goes with --summary, which is not given")
     config = _read_config(args.config)
     replay.run(
         args.trace,
@@ -212,7 +229,7 @@ def _replay(args: argparse.Namespace) -> int:
         user_field=args.user_field,
         time_field=args.time_field,
         summary=args.summary,
-        top=args.top,
+        top=_DEFAULT_TOP if args.top is None else args.top,
         out=sys.stdout,
     )
     return 0

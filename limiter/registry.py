@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from numbers import Rational
 
 from limiter.bucket import Decision
 from limiter.config import Config
@@ -13,18 +14,20 @@ from limiter.store import MemoryStore
 # Read by type checkers only: the typing module costs `limiter check` start-up time.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from fractions import Fraction
     from typing import TypeAlias
 
     from limiter.protocol import Store
 
 __all__ = ["Limiter", "Time", "to_nanoseconds"]
 
-Time: TypeAlias = int | Decimal | str | float
-"""Seconds, as an ``int``, a ``Decimal``, decimal text or a ``float``."""
+Time: TypeAlias = "int | Decimal | Fraction | str | float"
+"""Seconds: an ``int``, a ``Decimal``, a ``Fraction``, decimal text or a ``float``."""
 
 _NANOS_PER_SECOND = 1_000_000_000
 _LARGEST_FAST_SECONDS = 1 << 62  # far inside the range every time must keep to
 _LARGEST_FAST_FLOAT = float(1 << 20)  # where a double still resolves 1/4 ns
+_LARGEST_RATIONAL = Decimal("1.7976931348623157e308")  # the largest double
 
 
 class Limiter:
@@ -94,4 +97,12 @@ def to_nanoseconds(now: Time, where: str = "time") -> int:
         whole = round(now * 1e9)
         if whole / 1e9 == now:
             return whole
+    # A Fraction, such as a decision's retry_after added to a time, is exact
+    # whether or not it has a finite decimal expansion.
+    if (
+        isinstance(now, Rational)
+        and not isinstance(now, int)
+        and 0 <= now <= _LARGEST_RATIONAL
+    ):
+        return int(now.numerator) * _NANOS_PER_SECOND // int(now.denominator)
     return nanoseconds(read_number(now, TIME, where))

@@ -13,6 +13,7 @@ import csv
 import heapq
 import json
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, NoReturn, TextIO, TypeAlias
 
@@ -56,7 +57,7 @@ def run(
     ``None`` guesses it from the file name. Raises ``MissingFile``, or
     ``InvalidInput`` naming ``TRACE:LINE`` for a record that cannot be read.
     """
-    with open_file(trace) as file:
+    with _open_trace(trace) as file:
         kind = trace_format or _guess_format(trace)
         lines = _text_lines(file, trace)
         if kind == "jsonl":
@@ -70,6 +71,15 @@ def run(
             out.write(_summary(limiter, requests, top) + "\n")
         else:
             _answer_each(limiter, requests, out)
+
+
+def _open_trace(trace: str) -> BinaryIO:
+    if trace != "-":
+        return open_file(trace)
+    if sys.stdin is None:
+        raise InvalidInput("-", "stdin is closed, so there is no trace to read")
+    # The standard input, read as bytes; closing what is returned leaves it open.
+    return os.fdopen(os.dup(sys.stdin.fileno()), "rb")
 
 
 def _guess_format(trace: str) -> str:
@@ -126,7 +136,7 @@ def _csv_requests(
     # A user id has no length limit. csv's limit on a field is process-wide;
     # raising it changes nothing for any other reader.
     csv.field_size_limit(max(csv.field_size_limit(), _LONGEST_FIELD))
-    reader = csv.reader(lines, delimiter=delimiter)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     try:
         header = next(reader, None)
         if header is None:
@@ -134,9 +144,16 @@ def _csv_requests(
         user_at = _column(trace, header, user_field, "--user-field")
         time_at = _column(trace, header, time_field, "--time-field")
         needed = max(user_at, time_at) + 1
+        named = len(header)
 
         line = reader.line_num + 1  # where the next record starts
         for row in reader:
+            if len(row) > named and any(row[named:]):
+                # Empty fields past the header's are tolerated (web logs end rows
+                # with them); a value there means the row is not what it seems,
+                # a decimal comma, say.
+                found = f"{len(row)} fields, more than the header's {named}"
+                raise _bad(trace, line, f"{found}, and the extra ones are not empty")
             if len(row) >= needed:
                 user = row[user_at]
                 if not user:
@@ -159,10 +176,14 @@ def _csv_problem(error: csv.Error) -> str:
     said = str(error)
     if said.startswith("new-line character seen in unquoted field"):
         return "a line break inside an unquoted field; quote the field"
+    if said == "unexpected end of data":
+        return "a quoted field is never closed"
     return said
 
 
 def _column(trace: str, header: list[str], field: str, option: str) -> int:
+    if header.count(field) > 1:
+        raise _bad(trace, 1, f"the header names the {json.dumps(field)} column twice")
     if field in header:
         return header.index(field)
     found = ", ".join(map(json.dumps, header))

@@ -113,6 +113,7 @@ def _key_problems(errors: list[ValidationError]) -> str:
         else:
             required = cast(list[str], error.validator_value)
             missing += [key for key in required if key not in instance]
-    problems = [f"unknown key {json.dumps(key)}" for key in unknown]
-    problems += [f"missing key {json.dumps(key)}" for key in missing]
+    # The same rule can be broken along more than one road through the schema.
+    problems = [f"unknown key {json.dumps(key)}" for key in dict.fromkeys(unknown)]
+    problems += [f"missing key {json.dumps(key)}" for key in dict.fromkeys(missing)]
     return f"{'; '.join(problems)} (accepted: {', '.join(accepted)})"

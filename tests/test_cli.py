@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO_ROOT, SCENARIOS, Cli, Files
 
+import limiter
+from limiter.cli import main
 from limiter.documents import parse_json
 from limiter.validation import validate
 
@@ -488,3 +490,18 @@ def test_a_time_with_a_tiny_exponent_is_answered_promptly() -> None:
         '{"user": "alice", "time": 1E-999999999, "decision": "ALLOW", '
         '"remaining": 4.0}\n'
     )
+
+
+def test_the_version_is_shown(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"limiter {limiter.__version__}\n"
+
+
+def test_an_option_must_be_spelt_out(cli: Cli) -> None:
+    result = cli("check", "--user", "alice", "--tim", "0")
+
+    assert result.status == 1
+    assert result.error_line().startswith("limiter: check: unknown --tim 0 (usage:")

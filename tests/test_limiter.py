@@ -347,3 +347,14 @@ def test_threads_never_take_the_same_token_twice() -> None:
         thread.join()
 
     assert sum(allowed) == 1000
+
+
+def test_a_retry_after_added_to_a_time_is_a_time() -> None:
+    alice = limiter(1, 4)
+    assert alice.check("alice", 0).allowed
+    denied = alice.check("alice", 0)
+
+    # retry_after is an exact Fraction, and waiting exactly that long is enough.
+    assert denied.retry_after == Fraction(1, 4)
+    assert alice.check("alice", 0 + denied.retry_after).allowed
+    assert not alice.check("alice", Fraction(1, 3)).allowed  # a third is not enough

@@ -797,3 +797,74 @@ def test_memory_does_not_grow_with_the_number_of_requests(tmp_path: Path) -> Non
     # its answers would show here many times over.
     assert large.stat().st_size - small.stat().st_size > 18_000_000
     assert large_peak - small_peak < 2_048
+
+
+# What a reader of a log must never guess ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            "user,time,time\na,5,1\n",
+            'trace.csv:1: the header names the "time" column twice',
+        ),
+        (
+            "user,user,time\na,b,1\n",
+            'trace.csv:1: the header names the "user" column twice',
+        ),
+        (
+            "user,time\na,1,5\n",  # a decimal comma: 1,5 meant 1.5
+            "trace.csv:2: 3 fields, more than the header's 2, and the extra ones"
+            " are not empty",
+        ),
+        (
+            'user,time\n"a,1\n',
+            "trace.csv:2: unreadable row: a quoted field is never closed",
+        ),
+    ],
+    ids=["time twice", "user twice", "non-empty extra field", "unclosed quote"],
+)
+def test_a_csv_that_could_be_read_two_ways_is_refused(
+    folder: Path, capsys: pytest.CaptureFixture[str], text: str, problem: str
+) -> None:
+    trace = write(folder / "trace.csv", text)
+    config = write_config(folder, FIVE_PER_SECOND)
+
+    assert replay(capsys, trace, "--config", config) == (1, [], [f"limiter: {problem}"])
+
+
+def test_a_trace_can_come_on_stdin(
+    folder: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_config(folder, FIVE_PER_SECOND)
+    write(folder / "trace.jsonl", '{"user": "alice", "time": 0}\n')
+    with (folder / "trace.jsonl").open("rb") as stdin:
+        monkeypatch.setattr("sys.stdin", stdin)
+        outcome = replay(capsys, "-", "--config", config, "--format", "jsonl")
+
+    assert outcome == (0, [allowed("alice", "0.0", "4.0")], [])
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["--top", "3"], "--top: goes with --summary, which is not given"),
+        (
+            ["--user-field", "time"],
+            "--time-field: names the same field as --user-field ('time')",
+        ),
+    ],
+    ids=["top without summary", "one field for both"],
+)
+def test_options_that_contradict_each_other_are_refused(
+    folder: Path, capsys: pytest.CaptureFixture[str], args: list[str], problem: str
+) -> None:
+    trace = write(folder / "trace.jsonl", '{"user": "alice", "time": 0}\n')
+    config = write_config(folder, FIVE_PER_SECOND)
+
+    assert replay(capsys, trace, "--config", config, *args) == (
+        1,
+        [],
+        [f"limiter: {problem}"],
+    )
