@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 
 from limiter import __version__
-from limiter.answer import answer_line
+from limiter.answer import answer_line, write_lines
 from limiter.config import Config
 from limiter.errors import InvalidInput, LimiterError
 from limiter.exact import TIME, nanoseconds, read_number, seconds_text
@@ -182,7 +182,7 @@ def _check(args: argparse.Namespace) -> int:
         config = _read_config(args.config)
 
     decision = Limiter(config).check_ns(args.user, nanoseconds(now))
-    _write_lines(sys.stdout, [answer_line(args.user, seconds_text(now), decision)])
+    write_lines(sys.stdout, [answer_line(args.user, seconds_text(now), decision)])
     return 0
 
 
@@ -203,7 +203,7 @@ def _scenario(args: argparse.Namespace) -> int:
     from limiter.scenario import answer_all, read_scenario
 
     scenario = read_scenario(args.file)
-    _write_lines(sys.stdout, answer_all(Limiter(scenario.config), scenario.requests))
+    write_lines(sys.stdout, answer_all(Limiter(scenario.config), scenario.requests))
     return 0
 
 
@@ -233,13 +233,6 @@ def _replay(args: argparse.Namespace) -> int:
         out=sys.stdout,
     )
     return 0
-
-
-def _write_lines(out: TextIO, lines: Iterable[str]) -> None:
-    write = out.write
-    for line in lines:
-        write(line)
-        write("\n")
 
 
 def _flush_quietly(stream: TextIO | None) -> None:

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, NoReturn, TextIO, TypeAlias
 
-from limiter.answer import answer_line
+from limiter.answer import answer_line, write_lines
 from limiter.config import Config
 from limiter.documents import open_file
 from limiter.errors import InvalidInput
@@ -70,7 +70,7 @@ def run(
         if summary:
             out.write(_summary(limiter, requests, top) + "\n")
         else:
-            _answer_each(limiter, requests, out)
+            write_lines(out, _answer_each(limiter, requests))
 
 
 def _open_trace(trace: str) -> BinaryIO:
@@ -296,11 +296,11 @@ def _json_object(trace: str, line: int, text: str) -> dict[str, Any]:
     raise _bad(trace, line, f"invalid JSON ({problem}), expected one object per line")
 
 
-def _answer_each(limiter: Limiter, requests: Iterable[_Request], out: TextIO) -> None:
-    """Write each request's answer line as soon as it is decided."""
-    check, write = limiter.check_ns, out.write
+def _answer_each(limiter: Limiter, requests: Iterable[_Request]) -> Iterator[str]:
+    """Each request's answer line, as soon as it is decided."""
+    check = limiter.check_ns
     for user, now, time in requests:
-        write(answer_line(user, time, check(user, now)) + "\n")
+        yield answer_line(user, time, check(user, now))
 
 
 def _summary(limiter: Limiter, requests: Iterable[_Request], top: int) -> str:
