@@ -36,8 +36,8 @@ MAX_REQUESTS = 3000
 """The longest stream drawn."""
 
 # The most requests a stream may have, drawn first: short streams are the most
-# common (they are cheap and shrink well), one in twenty may run to the maximum.
-_LENGTH_LIMITS = (30,) * 14 + (200,) * 5 + (MAX_REQUESTS,)
+# common (they are cheap and shrink well), one in forty may run to the maximum.
+_LENGTH_LIMITS = (30,) * 30 + (200,) * 9 + (MAX_REQUESTS,)
 
 # How time moves from one request to the next, as weights of: the same time, a
 # step forward, a leap forward (buckets refill), a step back (a late arrival).
@@ -138,17 +138,24 @@ def buckets() -> st.SearchStrategy[dict[str, str]]:
     )
 
 
-@dataclass(frozen=True, repr=False)
 class Scenario:
     """A configuration, the requests to answer against it, and how they were made.
 
     ``config`` is shaped like a scenario file's configuration, with every number
-    as decimal text; each request is a user and a time as decimal text.
+    as decimal text; each request is a user and a time as decimal text. A failing
+    example prints its ``repr``, which lists the requests of a short stream and
+    only the recipe of a long one (Hypothesis prints a dataclass field by field,
+    thousands of requests included, hence a plain class).
     """
 
-    config: dict[str, Any]
-    requests: list[Request]
-    recipe: str
+    __slots__ = ("config", "recipe", "requests")
+
+    def __init__(
+        self, config: dict[str, Any], requests: list[Request], recipe: str
+    ) -> None:
+        self.config = config
+        self.requests = requests
+        self.recipe = recipe
 
     def users(self) -> list[str]:
         """Every user that makes a request, in the order of their first."""
@@ -159,7 +166,7 @@ class Scenario:
             shown = repr(self.requests)
         else:
             shown = f"<{len(self.requests)} requests>"
-        return f"Scenario(config={self.config!r}, requests={shown}, {self.recipe})"
+        return f"Scenario(config={self.config!r}, requests={shown}, {self.recipe!r})"
 
 
 @dataclass(frozen=True)
@@ -263,7 +270,7 @@ def _scenarios(draw: st.DrawFn, recipes: st.SearchStrategy[_Recipe]) -> Scenario
         config["users"] = users
 
     shown = (
-        f"recipe: {recipe.length} requests, {len(recipe.users)} users "
+        f"{recipe.length} requests, {len(recipe.users)} users "
         f"(skew {recipe.skew}), {recipe.digits} decimals"
         f"{' and finer' if recipe.finer else ''}, start {recipe.start}, "
         f"stride {recipe.stride}, weights {recipe.weights}, seed {recipe.seed}"
