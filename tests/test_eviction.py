@@ -42,7 +42,8 @@ def test_live_state_is_bounded_by_the_users_of_the_last_refill_times() -> None:
             limiter.check_ns(f"user-{second}-{number}", second * NS + number)
         largest = max(largest, len(store))
 
-    # Two generations of two refill times each: at most 4 x 5 s of users.
+    # Two generations of a period each, a period being two refill times here
+    # (no lateness beyond one refill time): at most 4 x 5 s of users.
     assert largest <= 4 * 5 * 100 + 100
     assert len(store) < 100_000
 
