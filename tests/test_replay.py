@@ -583,23 +583,6 @@ def test_a_folder_is_not_a_trace(
     )
 
 
-@pytest.mark.skipif(
-    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads any file"
-)
-def test_an_unreadable_trace_is_invalid_input(
-    folder: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    trace = write(folder / "secret.csv", "user,time\n")
-    (folder / trace).chmod(0)
-    config = write_config(folder, FIVE_PER_SECOND)
-
-    assert replay(capsys, trace, "--config", config) == (
-        1,
-        [],
-        ["limiter: secret.csv: cannot be read: Permission denied"],
-    )
-
-
 def test_a_trace_that_cannot_be_opened_is_invalid_input(
     folder: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
