@@ -13,8 +13,10 @@ from limiter.exact import decimal_or_none
 
 __all__ = [
     "NonFinite",
+    "RepeatedKeys",
     "index_path",
     "json_number",
+    "json_object",
     "open_file",
     "parse_json",
     "read_bytes",
@@ -41,10 +43,14 @@ class NonFinite:
         return f"NonFinite({self.text!r})"
 
 
-class _DuplicatedKeys(dict[str, Any]):
-    """An object in which some key appeared more than once."""
+class RepeatedKeys(dict[str, Any]):
+    """A JSON object in which some keys were given more than once.
 
-    duplicated: str = ""
+    ``repeated`` names them, in the order their second mention came; the value
+    kept for each is the last one given.
+    """
+
+    repeated: tuple[str, ...] = ()
 
 
 def json_number(text: str) -> Decimal | NonFinite:
@@ -53,14 +59,19 @@ def json_number(text: str) -> Decimal | NonFinite:
     return NonFinite(text) if number is None else number
 
 
-def _mark_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    marked = _DuplicatedKeys(pairs)
+def json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An ``object_pairs_hook``: a ``dict``, or ``RepeatedKeys`` if a key repeats."""
+    result = dict(pairs)
+    if len(result) == len(pairs):
+        return result
+    marked = RepeatedKeys(result)
     seen: set[str] = set()
+    repeated: dict[str, None] = {}
     for key, _ in pairs:
         if key in seen:
-            marked.duplicated = key
-            break
+            repeated[key] = None
         seen.add(key)
+    marked.repeated = tuple(repeated)
     return marked
 
 
@@ -110,11 +121,9 @@ def parse_json(data: bytes) -> object:
 
     def make_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         nonlocal duplicates
-        result = dict(pairs)
-        if len(result) == len(pairs):
-            return result
-        duplicates = True
-        return _mark_duplicates(pairs)
+        made = json_object(pairs)
+        duplicates = duplicates or isinstance(made, RepeatedKeys)
+        return made
 
     try:
         document = json.loads(
@@ -139,8 +148,8 @@ def parse_json(data: bytes) -> object:
 
 
 def _duplicates(value: object, where: str) -> Iterator[tuple[str, str]]:
-    if isinstance(value, _DuplicatedKeys):
-        yield where, value.duplicated
+    if isinstance(value, RepeatedKeys):
+        yield where, value.repeated[0]
     if isinstance(value, dict):
         for key, item in value.items():
             yield from _duplicates(item, key_path(where, key))

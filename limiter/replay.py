@@ -19,7 +19,7 @@ from typing import Any, BinaryIO, NoReturn, TextIO, TypeAlias
 
 from limiter.answer import answer_line, write_lines
 from limiter.config import Config
-from limiter.documents import open_file
+from limiter.documents import json_object, open_file
 from limiter.errors import InvalidInput
 from limiter.exact import TIME, describe, timestamp
 from limiter.registry import Limiter
@@ -204,23 +204,6 @@ class _Number(str):
     __slots__ = ()
 
 
-class _Record(dict[str, Any]):
-    """A JSON object, with the keys that were given more than once."""
-
-    repeated: frozenset[str] = frozenset()
-
-
-def _record(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    record = _Record(pairs)
-    if len(record) < len(pairs):
-        seen: set[str] = set()
-        repeated: set[str] = set()
-        for key, _ in pairs:
-            (repeated if key in seen else seen).add(key)
-        record.repeated = frozenset(repeated)
-    return record
-
-
 # Numbers keep their text, to be read exactly; NaN and the infinities are refused.
 _decode_plainly = json.JSONDecoder(
     parse_float=_Number, parse_int=_Number, parse_constant=_refuse_constant
@@ -229,7 +212,7 @@ _decode_carefully = json.JSONDecoder(
     parse_float=_Number,
     parse_int=_Number,
     parse_constant=_refuse_constant,
-    object_pairs_hook=_record,
+    object_pairs_hook=json_object,
 ).decode
 
 
