@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["InvalidInput", "LimiterError", "MissingFile"]
+__all__ = ["InvalidInput", "LimiterError", "MissingFile", "StorageError"]
 
 
 class LimiterError(Exception):
@@ -54,3 +54,21 @@ class MissingFile(LimiterError):
     def __init__(self, path: str) -> None:
         super().__init__(f"{path}: no such file")
         self.path = path
+
+
+class StorageError(LimiterError):
+    """The store that keeps bucket state failed: it cannot be reached, read or written.
+
+    ``store`` names it (a Redis URL, an SQLite file) and ``problem`` says what
+    went wrong. No decision was made for the request that met the failure.
+    """
+
+    exit_status = 3
+
+    def __init__(self, store: str, problem: str) -> None:
+        super().__init__(f"{store}: {problem}")
+        self.store = store
+        self.problem = problem
+
+    def __repr__(self) -> str:
+        return f"StorageError(store={self.store!r}, problem={self.problem!r})"

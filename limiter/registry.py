@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from numbers import Rational
 
@@ -68,18 +69,45 @@ class Limiter:
 
     def check_ns(self, user: str, now: int) -> Decision:
         """Answer ``user``'s request made at ``now`` whole nanoseconds."""
-        if type(now) is not int or now < 0:
-            found = describe(now)
-            raise InvalidInput(
-                "now", f"expected whole nanoseconds, at least 0, found {found}"
-            )
-        if type(user) is not str or not user:
-            raise _not_a_user(user)
+        if type(now) is not int or now < 0 or type(user) is not str or not user:
+            raise _bad_request(user, now)
         bucket = self._users.get(user, self._default) if self._users else self._default
         return self._take(user, bucket, now)
 
+    def check_many_ns(self, requests: Iterable[tuple[str, int]]) -> list[Decision]:
+        """Answer ``(user, nanoseconds)`` requests in order, as ``check_ns`` would.
+
+        A store that answers in batches (``take_many``, such as one Redis round
+        trip) gets them all at once; any other answers them one by one.
+        """
+        users, default = self._users, self._default
+        batch = []
+        for user, now in requests:
+            if type(now) is not int or now < 0 or type(user) is not str or not user:
+                raise _bad_request(user, now)
+            batch.append((user, users.get(user, default), now))
+        take_many = getattr(self.store, "take_many", None)
+        if take_many is None:
+            return [self._take(*request) for request in batch]
+        decisions: list[Decision] = take_many(batch)
+        return decisions
+
+    @property
+    def batches(self) -> bool:
+        """Whether the store answers many requests at once (see ``check_many_ns``)."""
+        return hasattr(self.store, "take_many")
+
     def __repr__(self) -> str:
         return f"Limiter(config={self.config!r}, store={self.store!r})"
+
+
+def _bad_request(user: object, now: object) -> InvalidInput:
+    if type(now) is not int or now < 0:
+        found = describe(now)
+        return InvalidInput(
+            "now", f"expected whole nanoseconds, at least 0, found {found}"
+        )
+    return _not_a_user(user)
 
 
 def _not_a_user(user: object) -> InvalidInput:

@@ -18,13 +18,15 @@ from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, NoReturn, TextIO, TypeAlias
 
 from limiter.answer import answer_line, write_lines
+from limiter.bucket import Decision
 from limiter.config import Config
 from limiter.documents import json_object, open_file
 from limiter.errors import InvalidInput
 from limiter.exact import TIME, describe, timestamp
+from limiter.protocol import Store
 from limiter.registry import Limiter
 
-__all__ = ["run"]
+__all__ = ["BATCH", "run"]
 
 # The endings of a file name that a trace's format is guessed from.
 _FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
@@ -48,14 +50,18 @@ def run(
     summary: bool,
     top: int,
     out: TextIO,
+    store: Store | None = None,
 ) -> None:
     """Answer every request of the log at ``trace`` with one ``Limiter(config)``.
 
     Writes each answer line to ``out`` as soon as it is decided or, with
     ``summary``, only the totals: one JSON object that lists the ``top`` most
     throttled users. ``trace_format`` is ``"jsonl"``, ``"csv"`` or ``"tsv"``;
-    ``None`` guesses it from the file name. Raises ``MissingFile``, or
-    ``InvalidInput`` naming ``TRACE:LINE`` for a record that cannot be read.
+    ``None`` guesses it from the file name. Buckets live in ``store`` (this
+    process's memory by default); one that answers in batches is given
+    ``BATCH`` requests at a time. Raises ``MissingFile``, or ``InvalidInput``
+    naming ``TRACE:LINE`` for a record that cannot be read; either way, every
+    request before it is answered first.
     """
     with _open_trace(trace) as file:
         kind = trace_format or _guess_format(trace)
@@ -66,7 +72,7 @@ def run(
             delimiter = "\t" if kind == "tsv" else ","
             requests = _csv_requests(lines, trace, delimiter, user_field, time_field)
 
-        limiter = Limiter(config)
+        limiter = Limiter(config, store)
         if summary:
             out.write(_summary(limiter, requests, top) + "\n")
         else:
@@ -281,20 +287,58 @@ def _json_object(trace: str, line: int, text: str) -> dict[str, Any]:
 
 def _answer_each(limiter: Limiter, requests: Iterable[_Request]) -> Iterator[str]:
     """Each request's answer line, as soon as it is decided."""
+    if limiter.batches:
+        for (user, _, time), decision in _decided_in_batches(limiter, requests):
+            yield answer_line(user, time, decision)
+        return
     check = limiter.check_ns
     for user, now, time in requests:
         yield answer_line(user, time, check(user, now))
 
 
+BATCH = 100
+"""Requests given at once to a store that answers in batches (one Redis pipeline)."""
+
+
+def _decided_in_batches(
+    limiter: Limiter, requests: Iterable[_Request]
+) -> Iterator[tuple[_Request, Decision]]:
+    """Each request with its decision, ``BATCH`` requests to a store call."""
+    for batch in _batches(requests):
+        decisions = limiter.check_many_ns([(user, now) for user, now, _ in batch])
+        yield from zip(batch, decisions, strict=True)
+
+
+def _batches(requests: Iterable[_Request]) -> Iterator[list[_Request]]:
+    batch: list[_Request] = []
+    try:
+        for request in requests:
+            batch.append(request)
+            if len(batch) == BATCH:
+                yield batch
+                batch = []
+    except InvalidInput:
+        if batch:  # answer the requests read before the record that is refused
+            yield batch
+        raise
+    if batch:
+        yield batch
+
+
 def _summary(limiter: Limiter, requests: Iterable[_Request], top: int) -> str:
     """Answer every request, then show the totals as JSON indented by two spaces."""
-    check = limiter.check_ns
+    decided: Iterable[tuple[_Request, Decision]]
+    if limiter.batches:
+        decided = _decided_in_batches(limiter, requests)
+    else:
+        check = limiter.check_ns
+        decided = ((request, check(request[0], request[1])) for request in requests)
     requests_of: dict[str, int] = {}
     denials_of: dict[str, int] = {}
     first_denied_at: dict[str, tuple[int, str]] = {}  # in ns, and as written
-    for user, now, time in requests:
+    for (user, now, time), decision in decided:
         requests_of[user] = requests_of.get(user, 0) + 1
-        if not check(user, now).allowed:
+        if not decision.allowed:
             if user in denials_of:
                 denials_of[user] += 1
             else:

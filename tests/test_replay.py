@@ -24,7 +24,9 @@ from jsonschema import Draft202012Validator
 from limiter.cli import main
 from limiter.config import Config
 from limiter.errors import InvalidInput
-from limiter.replay import run
+from limiter.failsafe import FailSafe
+from limiter.replay import BATCH, run
+from limiter.store import MemoryStore
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
@@ -851,3 +853,81 @@ def test_options_that_contradict_each_other_are_refused(
         [],
         [f"limiter: {problem}"],
     )
+
+
+# Stores that answer in batches
+
+
+def replayed(trace: Path, config: Mapping[str, Any], **options: Any) -> list[str]:
+    """The answer lines of ``run``, with ``options`` added to its defaults."""
+    written: list[str] = []
+
+    class Recorder:
+        def write(self, text: str) -> int:
+            written.append(text)
+            return len(text)
+
+    run(
+        str(trace),
+        Config.from_mapping(config),
+        trace_format=None,
+        user_field="host",
+        time_field="time",
+        summary=options.pop("summary", False),
+        top=10,
+        out=Recorder(),  # type: ignore[arg-type]
+        **options,
+    )
+    return "".join(written).splitlines()
+
+
+def test_a_batching_store_answers_the_real_trace_as_memory_does() -> None:
+    # FailSafe answers in batches (take_many) whatever it wraps.
+    trace = DATA / "nasa_19950701.tsv"
+    config = json.loads((DATA / "nasa.config.json").read_text())
+    batching = FailSafe(MemoryStore(), "fail")
+
+    alone = replayed(trace, config)
+    assert replayed(trace, config, store=batching) == alone
+    assert len(alone) > 3 * BATCH
+    assert {json.loads(line)["decision"] for line in alone} == {"ALLOW", "DENY"}
+
+
+def test_a_batching_store_gives_the_same_summary() -> None:
+    trace = DATA / "nasa_19950701.tsv"
+    config = json.loads((DATA / "nasa.config.json").read_text())
+    batching = FailSafe(MemoryStore(), "fail")
+
+    alone = replayed(trace, config, summary=True)
+    assert replayed(trace, config, store=batching, summary=True) == alone
+
+
+def test_a_bad_record_in_a_batch_comes_after_the_answers_before_it(
+    tmp_path: Path,
+) -> None:
+    good = BATCH + BATCH // 2  # one whole batch, and half of the next
+    rows = "".join(f"user{n % 7},{n}\n" for n in range(good))
+    trace = tmp_path / "trace.csv"
+    trace.write_text("host,time\n" + rows + "carol,never\n")
+    written: list[str] = []
+
+    class Recorder:
+        def write(self, text: str) -> int:
+            written.append(text)
+            return len(text)
+
+    with pytest.raises(InvalidInput) as raised:
+        run(
+            str(trace),
+            Config.from_mapping(FIVE_PER_SECOND),
+            trace_format=None,
+            user_field="host",
+            time_field="time",
+            summary=False,
+            top=10,
+            out=Recorder(),  # type: ignore[arg-type]
+            store=FailSafe(MemoryStore(), "fail"),
+        )
+
+    assert raised.value.where == f"{trace}:{good + 2}"
+    assert len("".join(written).splitlines()) == good
