@@ -24,8 +24,12 @@ demo: $(VENV)/installed
 test: $(VENV)/installed lint
 	$(BIN)/python -m pytest
 	FUZZ_EXAMPLES=200 $(BIN)/python -m pytest tests/fuzz_cli.py -p no:cacheprovider --hypothesis-seed=0
-	$(BIN)/behave --format progress
-	$(BIN)/behave --format progress -D sut=cli
+	@for store in memory sqlite redis; do \
+	  for sut in engine cli; do \
+	    echo "== behave -D store=$$store -D sut=$$sut"; \
+	    $(BIN)/behave --format progress -D store=$$store -D sut=$$sut || exit $$?; \
+	  done; \
+	done
 	$(BIN)/python tools/traceability.py
 
 lint: $(VENV)/installed

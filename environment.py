@@ -1,8 +1,9 @@
 """behave hooks for the conformance suite in features/.
 
-The system under test is chosen once, from ``-D``, before the first feature
-(see ``steps.support.drivers.choose_suite`` and docs/conformance.md). Every
-scenario starts from a blank story in a folder of its own, removed after it.
+The system under test and where it keeps its buckets are chosen once, from
+``-D``, before the first feature (see ``steps.support.drivers.choose_suite``
+and docs/conformance.md). Every scenario starts from a blank story in a folder
+of its own, removed after it.
 """
 
 from __future__ import annotations
@@ -17,9 +18,14 @@ from steps.support.world import Context, ScenarioState
 
 
 def before_all(context: Context) -> None:
-    """Choose the system under test from ``-D sut=...`` or ``-D command=...``."""
+    """Choose the system under test and its store from ``-D``."""
     context.suite = choose_suite(context.config.userdata)
     print(f"system under test: {context.suite}")
+
+
+def after_all(context: Context) -> None:
+    """Remove the stores' files and stop a Redis server started for the run."""
+    context.suite.close()
 
 
 def before_scenario(context: Context, scenario: Any) -> None:

@@ -1,5 +1,7 @@
 """Time the limiter against its peers and two inline floors, in one process.
 
+Then the shared stores, Redis and SQLite, next to their floors (bench/stores.py).
+
     python bench/run.py [--size N] [--rounds R] [--output PATH]
 
 Run from any interpreter, it first sets up bench/.venv (bench/setup: the peers
@@ -19,6 +21,7 @@ import gc
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -29,6 +32,7 @@ from pathlib import Path
 
 import measures
 import report
+import stores
 import workloads
 from contenders import (
     CAPACITY,
@@ -45,6 +49,10 @@ REPOSITORY = HERE.parent
 BENCH_VENV = HERE / ".venv"
 DEFAULT_OUTPUT = REPOSITORY / "docs" / "performance.md"
 PROFILE_TOP = 15
+# The shared stores answer far fewer requests a second than the engine in memory:
+# a Redis run makes a twentieth of --size requests, each SQLite process a hundredth.
+REDIS_SHARE = 20
+SQLITE_SHARE = 100
 
 _started = time.perf_counter()
 
@@ -53,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark with ``argv`` (or ``sys.argv[1:]``); return the exit status."""
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
+    # An exception, so that the redis-server, the SQLite workers and the temporary
+    # folders of the run are cleaned up when someone stops it with SIGTERM too.
+    signal.signal(signal.SIGTERM, _stopped)
     if not args.current_python and Path(sys.prefix).resolve() != BENCH_VENV:
         _rerun_in_bench_venv(argv)
 
@@ -135,6 +146,10 @@ def _rerun_in_bench_venv(argv: list[str]) -> None:
     os.execv(python, [str(python), str(Path(__file__).resolve()), *argv])
 
 
+def _stopped(number: int, frame: object) -> None:
+    raise SystemExit(128 + number)
+
+
 def _say(message: str) -> None:
     elapsed = time.perf_counter() - _started
     print(f"[{elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
@@ -172,6 +187,8 @@ def measure(args: argparse.Namespace, command: str) -> Results:
     _say(f"start-up: {args.startup_runs} runs of each command")
     with _noting_failure(results, "start-up"):
         results.start_up = measures.start_up(args.startup_runs)
+    with tempfile.TemporaryDirectory(prefix="limiter-bench-stores-") as workdir:
+        _measure_stores(results, Path(workdir))
     results.environment["load at end"] = report.load_average()
     return results
 
@@ -252,6 +269,30 @@ def _measure_replay(results: Results, stream: workloads.Stream, workdir: Path) -
     with _noting_failure(results, "replay profile"):
         results.profile = measures.profile_replay(small, config, PROFILE_TOP, workdir)
         results.profile_lines = lines
+
+
+def _measure_stores(results: Results, workdir: Path) -> None:
+    """Redis and SQLite, last, so that no redis-server runs beside the rest."""
+    requests = max(100, results.size // REDIS_SHARE)
+    sqlite_requests = max(20, results.size // SQLITE_SHARE)
+    _say(
+        f"stores: {requests:,} requests a Redis run, "
+        f"{sqlite_requests:,} for each SQLite process"
+    )
+    found = stores.measure(
+        requests,
+        sqlite_requests,
+        rounds=results.rounds,
+        seed=results.seed,
+        workdir=workdir,
+        say=_say,
+    )
+    for note in found.notes:
+        _say(f"stores: left out: {note}")
+    for failure in found.failures:
+        _say(f"stores: failed: {failure}")
+    results.failures += found.failures
+    results.stores = found
 
 
 if __name__ == "__main__":

@@ -17,6 +17,10 @@ from typing import Any, Final
 
 __all__ = [
     "REQUESTS_PER_SECOND",
+    "STORE_EPOCH_NS",
+    "STORE_REQUESTS_A_USER",
+    "STORE_REQUESTS_PER_SECOND",
+    "STORE_USERS",
     "TIME_TYPES",
     "ZIPF_EXPONENT",
     "ZIPF_USERS",
@@ -24,6 +28,7 @@ __all__ = [
     "distinct_users",
     "fresh",
     "seconds_text",
+    "store_users",
     "write_config",
     "write_trace",
     "zipf_users",
@@ -32,7 +37,16 @@ __all__ = [
 REQUESTS_PER_SECOND: Final = 10_000
 ZIPF_USERS: Final = 10_000
 ZIPF_EXPONENT: Final = 1.0
+STORE_USERS: Final = 1_000  # at most
+STORE_REQUESTS_A_USER: Final = 50  # about, in the stores' workload
+# Slower than any store answers, so that the requests' time runs faster than real
+# time: a Redis key expires in real time once its bucket would be full in the
+# requests' time, which is right only then (docs/stores.md, "Expiry").
+STORE_REQUESTS_PER_SECOND: Final = 1_000
 NANOS_PER_SECOND: Final = 1_000_000_000
+# Where the stores' times begin: 2023-11-14 22:13:20 UTC in nanoseconds since the
+# Unix epoch, as a clock gives them. A store's cost can grow with the digits.
+STORE_EPOCH_NS: Final = 1_700_000_000 * NANOS_PER_SECOND
 
 # How a stream's nanoseconds become each time type a contender may ask for.
 TIME_TYPES: Final[dict[str, Callable[[int], object]]] = {
@@ -78,12 +92,11 @@ class Stream:
         return f"Stream({self.name!r}, requests={len(self)})"
 
 
-def _arrivals(rng: random.Random, count: int) -> list[int]:
-    """Poisson arrivals at ``REQUESTS_PER_SECOND``, as increasing nanoseconds."""
-    gaps = (
-        round(rng.expovariate(REQUESTS_PER_SECOND) * NANOS_PER_SECOND)
-        for _ in range(count)
-    )
+def _arrivals(
+    rng: random.Random, count: int, rate: int = REQUESTS_PER_SECOND
+) -> list[int]:
+    """Poisson arrivals at ``rate`` a second, as increasing nanoseconds."""
+    gaps = (round(rng.expovariate(rate) * NANOS_PER_SECOND) for _ in range(count))
     return list(itertools.accumulate(gaps))
 
 
@@ -110,6 +123,23 @@ def distinct_users(count: int, seed: int) -> Stream:
     rng.shuffle(users)
     title = f"{count:,} requests from {count:,} distinct users"
     return Stream("distinct", title, users, _arrivals(rng, count))
+
+
+def store_users(count: int, seed: int) -> Stream:
+    """``count`` requests, about ``STORE_REQUESTS_A_USER`` a user, uniform.
+
+    The workload of the shared stores: few enough users that every one comes
+    back many times, so each request reads and writes state already there, and
+    most requests are denied, at any ``count``; ``STORE_USERS`` users at most.
+    """
+    rng = random.Random(seed + 2)
+    ids = _user_ids(max(1, min(STORE_USERS, count // STORE_REQUESTS_A_USER)))
+    users = rng.choices(ids, k=count)
+    who = "1 user" if len(ids) == 1 else f"{len(ids):,} users"
+    title = f"{count:,} requests from {who}, uniform"
+    arrivals = _arrivals(rng, count, STORE_REQUESTS_PER_SECOND)
+    nanos = [STORE_EPOCH_NS + arrival for arrival in arrivals]
+    return Stream("stores", title, users, nanos)
 
 
 def fresh(values: Sequence[int]) -> Iterator[int]:

@@ -2,7 +2,12 @@
 
 stdout carries answers only, one JSON line each; errors go to stderr as one
 line that says where and what. Exit status: 0 when every request was answered,
-1 for invalid input, 2 for a file that does not exist.
+1 for invalid input, 2 for a file that does not exist, 3 for a store of shared
+state (``--state``, ``--redis``) that failed.
+
+Buckets live in the process by default; ``--state FILE`` and ``--redis URL``
+share them between runs (see ``limiter.shared_state``). Each store is imported
+only when asked for.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from decimal import Decimal
 
-from limiter import __version__
+from limiter import __version__, shared_state
 from limiter.answer import answer_line, write_lines
 from limiter.config import Config
 from limiter.errors import InvalidInput, LimiterError
@@ -41,11 +46,13 @@ class _Parser(argparse.ArgumentParser):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line on ``argv`` (or ``sys.argv[1:]``); return its status."""
+    if argv is None:
+        argv = sys.argv[1:]
     parser = _parser()
     try:
         args, unknown = parser.parse_known_args(argv)
         if unknown:
-            usage = args.parser.format_usage().strip()
+            usage = " ".join(args.parser.format_usage().split())  # one line
             command = args.parser.prog.removeprefix("limiter").strip()
             raise InvalidInput(command, f"unknown {' '.join(unknown)} ({usage})")
         if sys.stdout is None:
@@ -109,12 +116,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="a JSON configuration (default: capacity 5, refill rate 1 per second)",
     )
+    shared_state.add_options(check, clock=True)
     check.set_defaults(run=_check, parser=check)
 
     scenario = command("scenario", "answer every request of a file")
     scenario.add_argument(
         "--file", required=True, metavar="PATH", help="a scenario file"
     )
+    shared_state.add_options(scenario)
     scenario.set_defaults(run=_scenario, parser=scenario)
 
     replay = command("replay", "stream a request log through a limiter")
@@ -124,23 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--config", required=True, metavar="FILE", help="a configuration"
     )
-    replay.add_argument(
-        "--format",
-        choices=("jsonl", "csv", "tsv"),
-        help="the trace's format (default: guessed from the file name)",
-    )
-    replay.add_argument(
-        "--user-field",
-        default="user",
-        metavar="NAME",
-        help="the field naming the user (default: %(default)s)",
-    )
-    replay.add_argument(
-        "--time-field",
-        default="time",
-        metavar="NAME",
-        help="the field holding the time in seconds (default: %(default)s)",
-    )
+    _trace_options(replay)
     replay.add_argument(
         "--summary", action="store_true", help="print totals instead of every answer"
     )
@@ -151,8 +144,31 @@ def _parser() -> argparse.ArgumentParser:
         help="with --summary, how many of the most throttled users to list "
         "(default: 10)",
     )
+    shared_state.add_options(replay)
     replay.set_defaults(run=_replay, parser=replay)
+
     return parser
+
+
+def _trace_options(command: argparse.ArgumentParser, *, defaults: bool = True) -> None:
+    # Without defaults, a value left as None shows the option was not given.
+    command.add_argument(
+        "--format",
+        choices=("jsonl", "csv", "tsv"),
+        help="the trace's format (default: guessed from the file name)",
+    )
+    command.add_argument(
+        "--user-field",
+        default="user" if defaults else None,
+        metavar="NAME",
+        help="the field naming the user (default: user)",
+    )
+    command.add_argument(
+        "--time-field",
+        default="time" if defaults else None,
+        metavar="NAME",
+        help="the field holding the time in seconds (default: time)",
+    )
 
 
 def _count(text: str) -> int:
@@ -181,7 +197,19 @@ def _check(args: argparse.Namespace) -> int:
     else:
         config = _read_config(args.config)
 
-    decision = Limiter(config).check_ns(args.user, nanoseconds(now))
+    server_clock = shared_state.ServerClock() if args.clock == "server" else None
+    store = shared_state.open_store(
+        args,
+        report=_complain,
+        clocked=args.time is None or server_clock is not None,
+        server_clock=server_clock,
+    )
+    try:
+        decision = Limiter(config, store).check_ns(args.user, nanoseconds(now))
+    finally:
+        shared_state.close_store(store)
+    if server_clock is not None and server_clock.time is not None:
+        now = Decimal(server_clock.time).scaleb(-9)  # the time the decision used
     write_lines(sys.stdout, [answer_line(args.user, seconds_text(now), decision)])
     return 0
 
@@ -203,36 +231,47 @@ def _scenario(args: argparse.Namespace) -> int:
     from limiter.scenario import answer_all, read_scenario
 
     scenario = read_scenario(args.file)
-    write_lines(sys.stdout, answer_all(Limiter(scenario.config), scenario.requests))
+    store = shared_state.open_store(args, report=_complain)
+    try:
+        limiter = Limiter(scenario.config, store)
+        write_lines(sys.stdout, answer_all(limiter, scenario.requests))
+    finally:
+        shared_state.close_store(store)
     return 0
 
 
 def _replay(args: argparse.Namespace) -> int:
     from limiter import replay
 
-    for option, field in (
-        ("--user-field", args.user_field),
-        ("--time-field", args.time_field),
-    ):
-        if not field:
-            raise InvalidInput(option, 'expected the name of a field, found ""')
-    if args.user_field == args.time_field:
-        problem = f"names the same field as --user-field ({args.time_field!r})"
-        raise InvalidInput("--time-field", problem)
+    _check_fields(args.user_field, args.time_field)
     if args.top is not None and not args.summary:
         raise InvalidInput("--top", "goes with --summary, which is not given")
     config = _read_config(args.config)
-    replay.run(
-        args.trace,
-        config,
-        trace_format=args.format,
-        user_field=args.user_field,
-        time_field=args.time_field,
-        summary=args.summary,
-        top=_DEFAULT_TOP if args.top is None else args.top,
-        out=sys.stdout,
-    )
+    store = shared_state.open_store(args, report=_complain)
+    try:
+        replay.run(
+            args.trace,
+            config,
+            trace_format=args.format,
+            user_field=args.user_field,
+            time_field=args.time_field,
+            summary=args.summary,
+            top=_DEFAULT_TOP if args.top is None else args.top,
+            out=sys.stdout,
+            store=store,
+        )
+    finally:
+        shared_state.close_store(store)
     return 0
+
+
+def _check_fields(user_field: str, time_field: str) -> None:
+    for option, field in (("--user-field", user_field), ("--time-field", time_field)):
+        if not field:
+            raise InvalidInput(option, 'expected the name of a field, found ""')
+    if user_field == time_field:
+        problem = f"names the same field as --user-field ({time_field!r})"
+        raise InvalidInput("--time-field", problem)
 
 
 def _flush_quietly(stream: TextIO | None) -> None:

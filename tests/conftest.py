@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from limiter.cli import main
+from steps.support.servers import RedisServer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO_ROOT / "scenarios"
@@ -91,3 +94,29 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
 def files(tmp_path: Path) -> Files:
     """Write input files for the test into its temporary folder."""
     return Files(tmp_path)
+
+
+# Redis ------------------------------------------------------------------------------
+
+REDIS_URL_VARIABLE = "LIMITER_TEST_REDIS_URL"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis server for the whole run: ``LIMITER_TEST_REDIS_URL``, or one started.
+
+    Tests share it, so each works under a key prefix of its own.
+    """
+    url = os.environ.get(REDIS_URL_VARIABLE)
+    if url:
+        yield url
+        return
+    with RedisServer() as server:
+        yield server.url
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A ``redis-server`` of the test's own, which the test may stop and start."""
+    with RedisServer() as server:
+        yield server

@@ -3,7 +3,9 @@
 A smoke test, not a timed one: it asserts that ``bench/run.py`` completes and
 that its tables hold a row for each contender, never how fast anything is.
 Peers not installed in this environment are expected to be listed as left
-out; our engine and the two floors are always there.
+out; our engine and the two floors are always there. So are the shared stores:
+the run starts a real redis-server (it must be on PATH) and SQLite processes,
+and fails if a store allows other requests than the engine in memory.
 """
 
 from __future__ import annotations
@@ -29,6 +31,20 @@ PEERS = {
     "pyrate-limiter": "pyrate_limiter",
 }
 WORKLOADS = ("zipf", "distinct")
+REDIS_ALWAYS = (
+    "redis-py: PING",
+    "bare connection: PING",
+    "bare connection: EVALSHA bucket.lua",
+    "RedisStore: Limiter.check_ns",
+    "RedisStore: Limiter.check_many_ns, 100 a batch",
+)
+LIMITS_WINDOWS = ("limits: moving window", "limits: fixed window")
+SQLITE = ("SQLiteStore: 1 process", "SQLiteStore: 4 processes")
+STORE_TARGETS = (
+    "`RedisStore`: one request at a time ≥ 0.75x PING",
+    "`RedisStore` one request at a time: one round trip a decision, never more",
+    "`RedisStore`: 100 a batch, as replay gives them, ≥ 4x one at a time",
+)
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +101,35 @@ def test_every_section_is_there(report: str) -> None:
         "## Memory per user",
         "## Replay",
         "## Start-up",
+        "## Shared stores",
+        "### Redis",
+        "### SQLite",
         "## Where replay spends its time",
     ):
         assert heading in report
+
+
+def section(report: str, heading: str) -> str:
+    """The text under ``heading`` up to the next heading of any level."""
+    return report.split(f"\n{heading}\n")[1].split("\n#", maxsplit=1)[0]
+
+
+def test_every_redis_measure_has_a_row(report: str) -> None:
+    redis = section(report, "### Redis")
+    windows = LIMITS_WINDOWS if installed("limits") else ()
+    for name in (*REDIS_ALWAYS, *windows):
+        assert f"| {name} |" in redis, f"no Redis row for {name}"
+
+
+def test_one_process_and_several_have_an_sqlite_row(report: str) -> None:
+    sqlite = section(report, "### SQLite")
+    for name in SQLITE:
+        assert f"| {name} |" in sqlite, f"no SQLite row for {name}"
+
+
+def test_every_store_target_is_judged(report: str) -> None:
+    targets = section(report, "## Targets")
+    for goal in STORE_TARGETS:
+        rows = [line for line in targets.splitlines() if f"| {goal} |" in line]
+        assert len(rows) == 1, f"expected one target row for {goal}, found {rows}"
+        assert "reached" in rows[0], rows[0]

@@ -227,7 +227,11 @@ OPTION_ERRORS = [
         "unknown option",
         ["check", "--user", "alice", "--time", "0", "--burst", "3"],
         "limiter: check: unknown --burst 3"
-        " (usage: limiter check [-h] --user USER [--time TIME] [--config FILE])",
+        " (usage: limiter check [-h] --user USER [--time TIME] [--config FILE]"
+        " [--state FILE | --redis URL] [--redis-prefix TEXT]"
+        " [--connect-timeout SECONDS] [--expire | --no-expire]"
+        " [--clock {caller,server}]"
+        " [--on-store-error {fail,deny,allow,local}])",
     ),
 ]
 

@@ -183,6 +183,6 @@ def test_an_unknown_policy_is_refused() -> None:
 
 
 def test_the_policies_are_the_command_lines() -> None:
-    from limiter.cli import _POLICIES
+    from limiter import shared_state
 
-    assert POLICIES == _POLICIES
+    assert shared_state.POLICIES == POLICIES

@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -31,7 +32,7 @@ from jsonschema import Draft202012Validator
 from model import Answer, Request
 from strategies import Scenario, between, decimal_text, scenarios
 
-from limiter import Decision, Limiter, MemoryStore
+from limiter import BucketConfig, Decision, Limiter, MemoryStore, Store
 from limiter.answer import answer_line
 
 settings.register_profile("ci", max_examples=2000, deadline=None, print_blob=True)
@@ -52,17 +53,55 @@ def in_memory(config: Mapping[str, Any]) -> Limiter:
     return Limiter.from_config(config)
 
 
+class Namespaced:
+    """A shared store seen by one limiter alone: its users get a name of their own."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.namespace = f"{uuid.uuid4().hex}/"
+
+    def take(self, user: str, bucket: BucketConfig, now: int) -> Decision:
+        return self.store.take(self.namespace + user, bucket, now)
+
+
 # Every property below takes its limiter from `make_limiter`, and nowhere else. A new
-# place to keep bucket state (a store that evicts idle buckets, SQLite, Redis) joins
-# by adding its factory to this list; every property then runs against it as well.
-LIMITER_FACTORIES = [pytest.param(in_memory, id="memory")]
+# place to keep bucket state joins by adding its name here and its factory below;
+# every property then runs against it as well.
+STORES = ["memory", "sqlite", "redis"]
 
 
-@pytest.fixture(scope="module", params=LIMITER_FACTORIES)
-def make_limiter(request: pytest.FixtureRequest) -> LimiterFactory:
+@pytest.fixture(scope="module", params=STORES)
+def make_limiter(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> LimiterFactory:
     """Build a new limiter, with no bucket yet, from a configuration mapping."""
-    factory: LimiterFactory = request.param
-    return factory
+    if request.param == "sqlite":
+        from limiter.sqlite_store import SQLiteStore
+
+        # One file for the module (making a file costs more than a whole example);
+        # each limiter's users are kept apart by a name of its own.
+        shared = SQLiteStore(tmp_path_factory.mktemp("sqlite") / "state.db")
+
+        def in_a_file(config: Mapping[str, Any]) -> Limiter:
+            return Limiter.from_config(config, Namespaced(shared))
+
+        return in_a_file
+
+    if request.param == "redis":
+        from limiter.redis_store import RedisStore
+
+        url: str = request.getfixturevalue("redis_url")
+
+        def on_redis(config: Mapping[str, Any]) -> Limiter:
+            # The examples' times advance slower than real time at places, so the
+            # keys must not expire (see limiter.redis_store, "Expiry").
+            prefix = f"properties-{uuid.uuid4().hex}"
+            store = RedisStore(url, prefix=prefix, expire=False)
+            return Limiter.from_config(config, store)
+
+        return on_redis
+
+    return in_memory
 
 
 def decide(

@@ -8,18 +8,22 @@ answers, in order, or raises ``Refused``. Two classes implement it:
 - ``CommandLine``: a command run as ``<command> scenario --file <file>``, for
   our own (``python -m limiter``) or another implementation's.
 
-``choose_suite`` reads ``-D sut=engine|cli`` and ``-D command="..."``.
+Either keeps its buckets where ``Stores`` says: in memory, in SQLite files or
+on a Redis server, a fresh store for every limiter. ``choose_suite`` reads
+``-D sut=engine|cli``, ``-D command="..."`` and ``-D store=memory|sqlite|redis``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -33,6 +37,7 @@ from limiter import InvalidInput, Limiter, MemoryStore, Store
 from limiter.answer import answer_line
 from limiter.exact import seconds_text
 from steps.support.answers import Answer, Request, answers_from_lines
+from steps.support.servers import RedisServer
 
 __all__ = [
     "Command",
@@ -40,6 +45,7 @@ __all__ = [
     "Engine",
     "Ran",
     "Refused",
+    "Stores",
     "Suite",
     "SystemUnderTest",
     "choose_suite",
@@ -49,6 +55,9 @@ __all__ = [
 
 _TIMEOUT_SECONDS: Final = 60
 _OUR_COMMAND: Final = (sys.executable, "-m", "limiter")
+_STORES: Final = ("memory", "sqlite", "redis")
+REDIS_URL_VARIABLE: Final = "LIMITER_TEST_REDIS_URL"
+"""The environment variable naming a Redis server for the tests to use."""
 
 
 class Refused(Exception):
@@ -81,29 +90,97 @@ class SystemUnderTest(Protocol):
         ...
 
 
+class Stores:
+    """Where the limiters of one run keep their buckets: ``-D store=...``.
+
+    ``memory`` (the default) is this process's memory; ``sqlite`` a new file
+    for every limiter, in a folder removed by ``close``; ``redis`` a new key
+    prefix for every limiter on the server that ``-D redis_url=...`` or the
+    environment variable ``LIMITER_TEST_REDIS_URL`` names, or else on a
+    ``redis-server`` started for the run and stopped by ``close``.
+    """
+
+    def __init__(self, kind: str, redis_url: str | None = None) -> None:
+        if kind not in _STORES:
+            raise ValueError(f"-D store: expected one of {_STORES}, found {kind!r}")
+        self.kind = kind
+        self.folder: Path | None = None  # of the SQLite files
+        self._server: RedisServer | None = None
+        self._redis_url = redis_url
+        if kind == "sqlite":
+            self.folder = Path(tempfile.mkdtemp(prefix="limiter-stores-"))
+        elif kind == "redis" and redis_url is None:
+            self._server = RedisServer()
+            self._redis_url = self._server.url
+
+    def new_store(self) -> Store:
+        """A store with no bucket in it, for a fresh engine."""
+        if self.kind == "sqlite":
+            from limiter.sqlite_store import SQLiteStore
+
+            return SQLiteStore(self._new_file())
+        if self.kind == "redis":
+            from limiter.redis_store import RedisStore
+
+            assert self._redis_url is not None
+            # The features' times are made up and may advance slower than real
+            # time, for which Redis's expiry is not exact: keys are kept.
+            return RedisStore(self._redis_url, prefix=_new_prefix(), expire=False)
+        return MemoryStore()
+
+    def options(self) -> list[str]:
+        """The command-line options naming a store with no bucket in it."""
+        if self.kind == "sqlite":
+            return ["--state", str(self._new_file())]
+        if self.kind == "redis":
+            assert self._redis_url is not None
+            return ["--redis", self._redis_url, "--redis-prefix", _new_prefix()]
+        return []
+
+    def _new_file(self) -> Path:
+        assert self.folder is not None
+        return self.folder / f"{uuid.uuid4().hex}.db"
+
+    def close(self) -> None:
+        """Remove the files and stop the server this object made."""
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        if self._server is not None:
+            self._server.close()
+
+    def __str__(self) -> str:
+        if self.kind == "redis":
+            return f"redis at {self._redis_url}"
+        return self.kind
+
+
+def _new_prefix() -> str:
+    return f"limiter-test-{uuid.uuid4().hex}"
+
+
 class Engine:
     """Our engine, in this process, answering through ``answer_line``."""
 
     name = "engine"
 
+    def __init__(self, stores: Stores) -> None:
+        self.stores = stores
+
     def answer(
         self, config: Mapping[str, Any], requests: Sequence[Request]
     ) -> list[Answer]:
         """Answer ``requests`` with a fresh ``Limiter``; see ``SystemUnderTest``."""
+        store = self.stores.new_store()
         try:
-            limiter = Limiter.from_config(config, self.new_store())
+            limiter = Limiter.from_config(config, store)
             lines = [_answer_line(limiter, request) for request in requests]
         except InvalidInput as error:
             raise Refused(error.exit_status, [f"limiter: {error}"], []) from None
+        finally:
+            close = getattr(store, "close", None)
+            if close is not None:
+                close()
         return answers_from_lines(lines)
-
-    def new_store(self) -> Store:
-        """The store a fresh limiter keeps its buckets in.
-
-        This is the one place a store is chosen: a ``-D store=...`` option
-        would pick another implementation of ``limiter.Store`` here.
-        """
-        return MemoryStore()
 
 
 def _answer_line(limiter: Limiter, request: Request) -> str:
@@ -188,9 +265,10 @@ class Command:
 class CommandLine:
     """A command answering scenario files: ``<command> scenario --file <file>``."""
 
-    def __init__(self, command: Command, name: str) -> None:
+    def __init__(self, command: Command, name: str, stores: Stores) -> None:
         self.command = command
         self.name = name
+        self.stores = stores
 
     def answer(
         self, config: Mapping[str, Any], requests: Sequence[Request]
@@ -203,7 +281,8 @@ class CommandLine:
         with tempfile.TemporaryDirectory(prefix="limiter-scenario-") as name:
             folder = Path(name)
             (folder / "scenario.json").write_text(json_text(scenario), encoding="utf-8")
-            ran = self.command.run(["scenario", "--file", "scenario.json"], folder)
+            args = ["scenario", "--file", "scenario.json", *self.stores.options()]
+            ran = self.command.run(args, folder)
 
         if ran.status != 0:
             raise Refused(ran.status, ran.stderr_lines, ran.stdout_lines)
@@ -238,29 +317,46 @@ class Suite:
 
     sut: SystemUnderTest
     command: Command
+    stores: Stores
+
+    def close(self) -> None:
+        """Let go of what the suite's stores hold (files, a server)."""
+        self.stores.close()
 
     def __str__(self) -> str:
-        return f"{self.sut.name}; command line: {shlex.join(self.command.argv)}"
+        command = shlex.join(self.command.argv)
+        return f"{self.sut.name}; store: {self.stores}; command line: {command}"
 
 
-def choose_suite(userdata: Mapping[str, str]) -> Suite:
+def choose_suite(
+    userdata: Mapping[str, str], environ: Mapping[str, str] = os.environ
+) -> Suite:
     """The suite that ``-D`` asks for.
 
     - nothing, or ``sut=engine``: our engine in process, our CLI for ``cli.*``;
     - ``sut=cli``: our CLI as a subprocess for every feature;
-    - ``command="..."``: that command for every feature.
+    - ``command="..."``: that command for every feature;
+    - ``store=memory|sqlite|redis``: where our engine or CLI keeps buckets.
     """
     sut = userdata.get("sut")
     text = userdata.get("command")
+    kind = userdata.get("store", "memory")
     if text is not None:
         if sut not in (None, "command"):
             raise ValueError(f"-D command is the system under test; drop -D sut={sut}")
+        if kind != "memory":
+            raise ValueError(
+                "-D store chooses our limiter's store; drop it or -D command"
+            )
         command = Command.from_text(text)
-        return Suite(CommandLine(command, "command"), command)
+        stores = Stores(kind)
+        return Suite(CommandLine(command, "command", stores), command, stores)
+    if sut not in (None, "engine", "cli"):
+        raise ValueError(f"-D sut: expected engine or cli, found {sut!r}")
 
+    url = userdata.get("redis_url") or environ.get(REDIS_URL_VARIABLE) or None
+    stores = Stores(kind, url if kind == "redis" else None)
     ours = Command(_OUR_COMMAND)
-    if sut in (None, "engine"):
-        return Suite(Engine(), ours)
     if sut == "cli":
-        return Suite(CommandLine(ours, "cli"), ours)
-    raise ValueError(f"-D sut: expected engine or cli, found {sut!r}")
+        return Suite(CommandLine(ours, "cli", stores), ours, stores)
+    return Suite(Engine(stores), ours, stores)
