@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint pictures bench clean
 
 $(VENV)/installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,21 @@ lint: $(VENV)/installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# The pictures of docs/pictures.md, as SVG in docs/pictures/: each specification
+# scenario, then the busiest and the throttled users of the real trace. The same
+# input draws the same files, so a run with nothing changed changes nothing.
+NASA_TRACE := data/nasa_19950701.tsv --config data/nasa.config.json --user-field host
+NASA_THROTTLED := --user kristina.az.com --user ts2-p01.dialup.iway.fr --user slip-5.io.com
+pictures: $(VENV)/installed
+	@mkdir -p docs/pictures
+	@for n in 1 2 3 4 5; do \
+	  echo "== limiter plot --file scenarios/scenario_$$n.json"; \
+	  $(BIN)/limiter plot --file scenarios/scenario_$$n.json \
+	    --output docs/pictures/scenario_$$n.svg || exit $$?; \
+	done
+	$(BIN)/limiter plot $(NASA_TRACE) --top 3 --output docs/pictures/nasa_busiest.svg
+	$(BIN)/limiter plot $(NASA_TRACE) $(NASA_THROTTLED) --output docs/pictures/nasa_throttled.svg
 
 # Times the engine against its peers and two inline floors, in the benchmark's own
 # environment bench/.venv; writes docs/performance.md. BENCH_ARGS="--size 20000"

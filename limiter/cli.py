@@ -1,4 +1,4 @@
-"""The ``limiter`` command line: ``check``, ``scenario`` and ``replay``.
+"""The ``limiter`` command line: ``check``, ``scenario``, ``replay`` and ``plot``.
 
 stdout carries answers only, one JSON line each; errors go to stderr as one
 line that says where and what. Exit status: 0 when every request was answered,
@@ -7,7 +7,8 @@ state (``--state``, ``--redis``) that failed.
 
 Buckets live in the process by default; ``--state FILE`` and ``--redis URL``
 share them between runs (see ``limiter.shared_state``). Each store is imported
-only when asked for.
+only when asked for, and so are the extras of the other commands: tqdm for
+replay's progress bar on a terminal, and matplotlib for ``plot``.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line on ``argv`` (or ``sys.argv[1:]``); return its status."""
     if argv is None:
         argv = sys.argv[1:]
-    parser = _parser()
+    parser = _parser(plot="plot" in argv)
     try:
         args, unknown = parser.parse_known_args(argv)
         if unknown:
@@ -93,7 +94,12 @@ def _drop_pending_output() -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(*, plot: bool = True) -> argparse.ArgumentParser:
+    """The command line's parser; the options of ``plot`` only if ``plot``.
+
+    Building them costs every command's start-up time, so they are left out
+    unless ``plot`` is named on the command line.
+    """
     parser = _Parser(
         prog="limiter",
         description="Answer requests with a token bucket per user: ALLOW or DENY.",
@@ -147,7 +153,46 @@ def _parser() -> argparse.ArgumentParser:
     shared_state.add_options(replay)
     replay.set_defaults(run=_replay, parser=replay)
 
+    plot_command = command("plot", "draw each user's tokens over time")
+    if plot:
+        _plot_options(plot_command)
+    plot_command.set_defaults(run=_plot, parser=plot_command)
     return parser
+
+
+def _plot_options(plot: argparse.ArgumentParser) -> None:
+    plot.add_argument(
+        "trace",
+        nargs="?",
+        metavar="TRACE",
+        help="a request log, read as replay reads it; - for stdin "
+        "(or, instead, a scenario with --file)",
+    )
+    plot.add_argument("--file", metavar="PATH", help="a scenario file")
+    plot.add_argument(
+        "--config", metavar="FILE", help="the configuration, with a TRACE"
+    )
+    _trace_options(plot, defaults=False)
+    plot.add_argument(
+        "--user",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a user to draw; repeat for more (default: every user of a scenario, "
+        "or the busiest of a trace)",
+    )
+    plot.add_argument(
+        "--top",
+        type=_count,
+        metavar="N",
+        help="draw the N users with the most requests (default for a trace: 3)",
+    )
+    plot.add_argument(
+        "--output",
+        required=True,
+        metavar="FILE",
+        help="the picture to write: PNG or SVG, by the file name's ending",
+    )
 
 
 def _trace_options(command: argparse.ArgumentParser, *, defaults: bool = True) -> None:
@@ -259,6 +304,7 @@ def _replay(args: argparse.Namespace) -> int:
             top=_DEFAULT_TOP if args.top is None else args.top,
             out=sys.stdout,
             store=store,
+            progress=_progress_stream(answers_streamed=not args.summary),
         )
     finally:
         shared_state.close_store(store)
@@ -272,6 +318,74 @@ def _check_fields(user_field: str, time_field: str) -> None:
     if user_field == time_field:
         problem = f"names the same field as --user-field ({time_field!r})"
         raise InvalidInput("--time-field", problem)
+
+
+def _progress_stream(*, answers_streamed: bool) -> TextIO | None:
+    """stderr, where a progress bar may be drawn; ``None`` where none should be.
+
+    A bar is drawn on a terminal only, and not on the one the answers stream to,
+    where it would break their lines.
+    """
+    stderr = sys.stderr
+    if stderr is None or not stderr.isatty():
+        return None
+    if answers_streamed and sys.stdout is not None and sys.stdout.isatty():
+        return None
+    return stderr
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from limiter import plot
+
+    plot.picture_format(args.output)
+    _check_plot_options(args)
+    plot.require_matplotlib()  # before any input is read
+
+    if args.file is not None:
+        plot.plot_scenario(args.file, users=args.user, top=args.top, output=args.output)
+        return 0
+    user_field = "user" if args.user_field is None else args.user_field
+    time_field = "time" if args.time_field is None else args.time_field
+    _check_fields(user_field, time_field)
+    plot.plot_trace(
+        args.trace,
+        _read_config(args.config),
+        trace_format=args.format,
+        user_field=user_field,
+        time_field=time_field,
+        users=args.user,
+        top=args.top,
+        output=args.output,
+        progress=_progress_stream(answers_streamed=False),
+    )
+    return 0
+
+
+def _check_plot_options(args: argparse.Namespace) -> None:
+    """A scenario, or a trace with its options; users by name or by number."""
+    if (args.file is None) == (args.trace is None):
+        found = "both" if args.file is not None else "neither"
+        problem = "expected a scenario (--file PATH) or a trace (TRACE --config FILE)"
+        raise InvalidInput("plot", f"{problem}, found {found}")
+    if args.file is not None:
+        for option, value in (
+            ("--config", args.config),
+            ("--format", args.format),
+            ("--user-field", args.user_field),
+            ("--time-field", args.time_field),
+        ):
+            if value is not None:
+                raise InvalidInput(option, "goes with a TRACE, not with --file")
+    elif args.config is None:
+        raise InvalidInput("plot", "a TRACE needs its configuration: --config FILE")
+    if args.top is not None:
+        if args.user:
+            raise InvalidInput("--top", "cannot be given with --user")
+        if args.top == 0:
+            raise InvalidInput("--top", "expected at least 1 user to draw, found 0")
+    for user in args.user:
+        if not user:
+            raise InvalidInput("--user", 'expected a non-empty user id, found ""')
 
 
 def _flush_quietly(stream: TextIO | None) -> None:

@@ -13,8 +13,10 @@ import csv
 import heapq
 import json
 import os
+import stat
 import sys
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, BinaryIO, NoReturn, TextIO, TypeAlias
 
 from limiter.answer import answer_line, write_lines
@@ -26,7 +28,7 @@ from limiter.exact import TIME, describe, timestamp
 from limiter.protocol import Store
 from limiter.registry import Limiter
 
-__all__ = ["BATCH", "run"]
+__all__ = ["BATCH", "Request", "read_requests", "run"]
 
 # The endings of a file name that a trace's format is guessed from.
 _FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
@@ -36,8 +38,9 @@ _USER_ACCEPTED = "a non-empty string"
 _LONGEST_FIELD = 2**31 - 1  # the most csv accepts
 _JSON_SPACE = " \t\r\n"
 
-# Who asked, when (in nanoseconds), and that time as the JSON number to echo.
-_Request: TypeAlias = tuple[str, int, str]
+Request: TypeAlias = tuple[str, int, str]
+"""One request of a trace: who asked, when (in nanoseconds), and that time as the
+JSON number to echo."""
 
 
 def run(
@@ -51,6 +54,7 @@ def run(
     top: int,
     out: TextIO,
     store: Store | None = None,
+    progress: TextIO | None = None,
 ) -> None:
     """Answer every request of the log at ``trace`` with one ``Limiter(config)``.
 
@@ -61,22 +65,68 @@ def run(
     process's memory by default); one that answers in batches is given
     ``BATCH`` requests at a time. Raises ``MissingFile``, or ``InvalidInput``
     naming ``TRACE:LINE`` for a record that cannot be read; either way, every
-    request before it is answered first.
+    request before it is answered first. With ``progress`` (a terminal), a
+    progress bar of the lines read is drawn there.
+    """
+    with read_requests(
+        trace,
+        trace_format=trace_format,
+        user_field=user_field,
+        time_field=time_field,
+        progress=progress,
+    ) as requests:
+        limiter = Limiter(config, store)
+        if not summary:
+            write_lines(out, _answer_each(limiter, requests))
+            return
+        totals = _summary(limiter, requests, top)
+    out.write(totals + "\n")  # once the progress bar, if any, is done
+
+
+@contextmanager
+def read_requests(
+    trace: str,
+    *,
+    trace_format: str | None,
+    user_field: str,
+    time_field: str,
+    progress: TextIO | None = None,
+) -> Iterator[Iterator[Request]]:
+    """Open the log at ``trace`` and give its requests, read one at a time.
+
+    The options are those of ``run``. Reading raises ``InvalidInput`` naming
+    ``TRACE:LINE`` at the first record that cannot be read; the file is closed
+    when the ``with`` block ends.
     """
     with _open_trace(trace) as file:
         kind = trace_format or _guess_format(trace)
-        lines = _text_lines(file, trace)
+        raw: Iterable[bytes] = file
+        bar = None
+        if progress is not None:
+            from limiter.progress import LineProgress  # brings in tqdm
+
+            bar = LineProgress(progress, _known_size(file))
+            raw = bar.count(file)
+        lines = _text_lines(raw, trace)
         if kind == "jsonl":
             requests = _jsonl_requests(lines, trace, user_field, time_field)
         else:
             delimiter = "\t" if kind == "tsv" else ","
             requests = _csv_requests(lines, trace, delimiter, user_field, time_field)
+        try:
+            yield requests
+        finally:
+            if bar is not None:  # its line ends before any error line starts
+                bar.close()
 
-        limiter = Limiter(config, store)
-        if summary:
-            out.write(_summary(limiter, requests, top) + "\n")
-        else:
-            write_lines(out, _answer_each(limiter, requests))
+
+def _known_size(file: BinaryIO) -> int | None:
+    """The size in bytes of a regular file; ``None`` for a pipe or a terminal."""
+    try:
+        status = os.fstat(file.fileno())
+    except OSError:
+        return None
+    return status.st_size if stat.S_ISREG(status.st_mode) else None
 
 
 def _open_trace(trace: str) -> BinaryIO:
@@ -100,7 +150,7 @@ def _guess_format(trace: str) -> str:
     return kind
 
 
-def _text_lines(file: BinaryIO, trace: str) -> Iterator[str]:
+def _text_lines(file: Iterable[bytes], trace: str) -> Iterator[str]:
     """Each line of ``file`` decoded as UTF-8, its line ending kept."""
     number = 0
     try:
@@ -137,7 +187,7 @@ def _time(trace: str, line: int, value: object, field: str) -> tuple[int, str]:
 
 def _csv_requests(
     lines: Iterable[str], trace: str, delimiter: str, user_field: str, time_field: str
-) -> Iterator[_Request]:
+) -> Iterator[Request]:
     """The requests of a CSV or TSV trace, checked one row at a time."""
     # A user id has no length limit. csv's limit on a field is process-wide;
     # raising it changes nothing for any other reader.
@@ -224,7 +274,7 @@ _decode_carefully = json.JSONDecoder(
 
 def _jsonl_requests(
     lines: Iterable[str], trace: str, user_field: str, time_field: str
-) -> Iterator[_Request]:
+) -> Iterator[Request]:
     """The requests of a JSON Lines trace, checked one line at a time.
 
     Fields not asked for are ignored, like any key they repeat; the user and
@@ -255,7 +305,7 @@ def _jsonl_requests(
 
 def _careful_request(
     trace: str, line: int, text: str, user_field: str, time_field: str
-) -> _Request:
+) -> Request:
     record = _json_object(trace, line, text)
     for field in (user_field, time_field):
         if field in getattr(record, "repeated", ()):
@@ -285,7 +335,7 @@ def _json_object(trace: str, line: int, text: str) -> dict[str, Any]:
     raise _bad(trace, line, f"invalid JSON ({problem}), expected one object per line")
 
 
-def _answer_each(limiter: Limiter, requests: Iterable[_Request]) -> Iterator[str]:
+def _answer_each(limiter: Limiter, requests: Iterable[Request]) -> Iterator[str]:
     """Each request's answer line, as soon as it is decided."""
     if limiter.batches:
         for (user, _, time), decision in _decided_in_batches(limiter, requests):
@@ -301,16 +351,16 @@ BATCH = 100
 
 
 def _decided_in_batches(
-    limiter: Limiter, requests: Iterable[_Request]
-) -> Iterator[tuple[_Request, Decision]]:
+    limiter: Limiter, requests: Iterable[Request]
+) -> Iterator[tuple[Request, Decision]]:
     """Each request with its decision, ``BATCH`` requests to a store call."""
     for batch in _batches(requests):
         decisions = limiter.check_many_ns([(user, now) for user, now, _ in batch])
         yield from zip(batch, decisions, strict=True)
 
 
-def _batches(requests: Iterable[_Request]) -> Iterator[list[_Request]]:
-    batch: list[_Request] = []
+def _batches(requests: Iterable[Request]) -> Iterator[list[Request]]:
+    batch: list[Request] = []
     try:
         for request in requests:
             batch.append(request)
@@ -325,9 +375,9 @@ def _batches(requests: Iterable[_Request]) -> Iterator[list[_Request]]:
         yield batch
 
 
-def _summary(limiter: Limiter, requests: Iterable[_Request], top: int) -> str:
+def _summary(limiter: Limiter, requests: Iterable[Request], top: int) -> str:
     """Answer every request, then show the totals as JSON indented by two spaces."""
-    decided: Iterable[tuple[_Request, Decision]]
+    decided: Iterable[tuple[Request, Decision]]
     if limiter.batches:
         decided = _decided_in_batches(limiter, requests)
     else:
