@@ -43,6 +43,15 @@ FEATURES: Final = Path(__file__).resolve().parents[1] / "features"
 
 
 @dataclass(frozen=True)
+class Run:
+    """One scenario as behave runs it: a plain scenario or one row of an outline."""
+
+    line: int
+    name: str
+    tags: frozenset[str]  # its own and inherited, and its examples' for a row
+
+
+@dataclass(frozen=True)
 class Traced:
     """One scenario (or scenario outline) and the tags it carries, inherited too."""
 
@@ -50,7 +59,16 @@ class Traced:
     line: int
     name: str
     tags: frozenset[str]
-    examples: int  # rows of examples for an outline, 0 for a plain scenario
+    runs: tuple[Run, ...]  # itself, or an outline's rows of examples
+    outline: bool
+    feature: str  # the name of the feature it belongs to
+    description: str  # the feature's description, its lines joined by spaces
+    rule: str  # the name of the rule it sits in, "" outside a rule
+
+    @property
+    def examples(self) -> int:
+        """Rows of examples for an outline, 0 for a plain scenario."""
+        return len(self.runs) if self.outline else 0
 
     def __str__(self) -> str:
         shown = f"{self.path}:{self.line}  {self.name}"
@@ -69,25 +87,39 @@ def read_scenarios(folder: Path) -> list[Traced]:
         if feature is None:  # an empty file
             continue
         shown = _shown_path(path)
-        for scenario in _scenarios(feature):
-            found.append(_traced(scenario, shown))
+        for scenario, rule in _scenarios(feature):
+            found.append(_traced(scenario, feature, rule, shown))
     return found
 
 
-def _scenarios(container: Any) -> Iterator[Any]:
+def _scenarios(container: Any, rule: str = "") -> Iterator[tuple[Any, str]]:
     """Scenarios and outlines (not the examples they expand to), within rules too."""
     for item in container.run_items:
         if type(item).__name__ == "Rule":
-            yield from _scenarios(item)
+            yield from _scenarios(item, item.name)
         else:
-            yield item
+            yield item, rule
 
 
-def _traced(scenario: Any, path: str) -> Traced:
-    examples = getattr(scenario, "examples", None) or []
-    rows = sum(len(block.table.rows) for block in examples if block.table)
-    tags = frozenset(str(tag) for tag in scenario.effective_tags)
-    return Traced(path, scenario.line, scenario.name, tags, rows)
+def _traced(scenario: Any, feature: Any, rule: str, path: str) -> Traced:
+    outline = type(scenario).__name__ == "ScenarioOutline"
+    expanded = scenario.scenarios if outline else [scenario]
+    runs = tuple(Run(item.line, item.name, _tags(item)) for item in expanded)
+    return Traced(
+        path,
+        scenario.line,
+        scenario.name,
+        _tags(scenario),
+        runs,
+        outline,
+        feature.name,
+        " ".join(line.strip() for line in feature.description),
+        rule,
+    )
+
+
+def _tags(item: Any) -> frozenset[str]:
+    return frozenset(str(tag) for tag in item.effective_tags)
 
 
 def _shown_path(path: Path) -> str:
