@@ -49,8 +49,6 @@ naming the server by its URL, with any password shown as ``***``.
 from __future__ import annotations
 
 import hashlib
-import os
-import threading
 from decimal import Decimal
 from importlib.resources import files
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -67,6 +65,7 @@ from redis.exceptions import TimeoutError as RedisTimeout
 from redis.retry import Retry
 
 from limiter.bucket import BucketConfig, Decision
+from limiter.connections import ThreadConnections
 from limiter.errors import InvalidInput, StorageError
 from limiter.exact import describe
 
@@ -118,13 +117,9 @@ class RedisStore:
 
     __slots__ = (
         "_connect_with",
-        "_inherited",
+        "_connections",
         "_key_start",
-        "_local",
-        "_lock",
-        "_opened",
         "_options",
-        "_pid",
         "_tails",
         "clock",
         "connect_timeout",
@@ -172,11 +167,7 @@ class RedisStore:
         )
         self._key_start = prefix.encode("utf-8", "surrogatepass") + b":{"
         self._tails: dict[int, tuple[BucketConfig, tuple[str, ...]]] = {}
-        self._local = threading.local()  # .connection: the thread's own
-        self._lock = threading.Lock()  # guards _opened
-        self._opened: list[tuple[threading.Thread, AbstractConnection]] = []
-        self._inherited: list[AbstractConnection] = []
-        self._pid = os.getpid()
+        self._connections = ThreadConnections(_disconnect)
 
     def take(self, user: str, bucket: BucketConfig, now: int) -> Decision:
         """Answer ``user``'s request at ``now`` (nanoseconds) with ``bucket``.
@@ -209,13 +200,7 @@ class RedisStore:
 
     def close(self) -> None:
         """Close this process's connections; a later request opens one again."""
-        if self._pid != os.getpid():
-            self._forget_parent()
-        with self._lock:
-            opened, self._opened = self._opened, []
-            self._local = threading.local()
-        for _, connection in opened:
-            connection.disconnect()
+        self._connections.close()
 
     def __enter__(self) -> Self:
         return self
@@ -232,7 +217,7 @@ class RedisStore:
         return (
             f"RedisStore({self.url!r}, prefix={self.prefix!r}, clock={self.clock!r}, "
             f"connect_timeout={self.connect_timeout:g}, timeout={self.timeout:g}, "
-            f"expire={self.expire}, connections={len(self._opened)})"
+            f"expire={self.expire}, connections={len(self._connections)})"
         )
 
     # Commands ---------------------------------------------------------------------
@@ -303,9 +288,7 @@ class RedisStore:
 
     def _connection(self) -> AbstractConnection:
         """This thread's connection, opened on first use or after a failure."""
-        if self._pid != os.getpid():
-            self._forget_parent()
-        connection: AbstractConnection | None = getattr(self._local, "connection", None)
+        connection = self._connections.current()
         if connection is None:
             return self._open()
         # A connection the server has closed (it restarted, or dropped idle
@@ -315,7 +298,7 @@ class RedisStore:
         except (RedisError, OSError):
             stale = True
         if stale:
-            self._drop(connection)
+            self._connections.drop(connection)
             return self._open()
         return connection
 
@@ -328,33 +311,8 @@ class RedisStore:
             if isinstance(error, RedisError | OSError):
                 raise StorageError(self.url, self._unreachable(error)) from None
             raise
-
-        # A program that starts many short threads would otherwise pile up
-        # connections: those of threads that have ended are closed here.
-        with self._lock:
-            ended = [pair for pair in self._opened if not pair[0].is_alive()]
-            self._opened = [pair for pair in self._opened if pair[0].is_alive()]
-            self._opened.append((threading.current_thread(), connection))
-        self._local.connection = connection
-        for _, old in ended:
-            old.disconnect()
+        self._connections.keep(connection)
         return connection
-
-    def _drop(self, connection: AbstractConnection) -> None:
-        """Close this thread's connection after a failure; the next opens another."""
-        self._local.connection = None
-        with self._lock:
-            self._opened = [pair for pair in self._opened if pair[1] is not connection]
-        connection.disconnect()
-
-    def _forget_parent(self) -> None:
-        # The parent's sockets are its own: the child must not send on them, and
-        # must not shut them down. They are kept, unused, as long as the store.
-        self._inherited.extend(connection for _, connection in self._opened)
-        self._opened = []
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._pid = os.getpid()
 
     # Failures ---------------------------------------------------------------------
 
@@ -368,7 +326,7 @@ class RedisStore:
             # person running a command.
             problem = _line(error).partition(" script: ")[0]
             return StorageError(self.url, f"the server refused: {problem}")
-        self._drop(connection)
+        self._connections.drop(connection)
         if isinstance(error, RedisTimeout):
             return StorageError(self.url, f"no answer within {self.timeout:g} s")
         if isinstance(error, RedisError | OSError):
@@ -388,6 +346,11 @@ class RedisStore:
         if isinstance(cause, OSError) and cause.strerror:
             return f"cannot connect: {cause.strerror}"
         return f"cannot connect: {_line(error)}"
+
+
+def _disconnect(connections: list[AbstractConnection]) -> None:
+    for connection in connections:
+        connection.disconnect()
 
 
 def _ask(connection: AbstractConnection, command: Iterable[Any]) -> Any:

@@ -35,11 +35,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import threading
 from contextlib import suppress
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal
 
 from limiter.bucket import BucketConfig, Decision
+from limiter.connections import ThreadConnections
 from limiter.errors import InvalidInput, StorageError
 from limiter.exact import describe
 
@@ -111,11 +111,7 @@ class SQLiteStore:
     """
 
     __slots__ = (
-        "_inherited",
-        "_local",
-        "_lock",
-        "_opened",
-        "_pid",
+        "_connections",
         "_shapes",
         "path",
         "timeout",
@@ -133,11 +129,7 @@ class SQLiteStore:
             raise InvalidInput("path", problem)
         self.timeout = _seconds(timeout)
 
-        self._local = threading.local()  # .connection: the thread's own
-        self._lock = threading.Lock()  # guards _opened
-        self._opened: list[tuple[threading.Thread, sqlite3.Connection]] = []
-        self._inherited: list[sqlite3.Connection] = []
-        self._pid = os.getpid()
+        self._connections = ThreadConnections(self._close_all)
         self._shapes: dict[int, tuple[BucketConfig, str]] = {}
         self._prepare()
 
@@ -157,12 +149,7 @@ class SQLiteStore:
 
     def close(self) -> None:
         """Close this process's connections to the file; a later request reopens."""
-        if self._pid != os.getpid():
-            self._forget_parent()
-        with self._lock:
-            opened, self._opened = self._opened, []
-            self._local = threading.local()
-        self._close_all(connection for _, connection in opened)
+        self._connections.close()
 
     def __enter__(self) -> Self:
         return self
@@ -178,7 +165,7 @@ class SQLiteStore:
     def __repr__(self) -> str:
         return (
             f"SQLiteStore({self.path!r}, timeout={self.timeout:g}, "
-            f"connections={len(self._opened)})"
+            f"connections={len(self._connections)})"
         )
 
     def _answer(self, requests: Iterable[StoreRequest]) -> list[Decision]:
@@ -228,9 +215,7 @@ class SQLiteStore:
         return shape
 
     def _connection(self) -> sqlite3.Connection:
-        if self._pid != os.getpid():
-            self._forget_parent()
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        connection = self._connections.current()
         if connection is None:
             connection = self._open()
         return connection
@@ -249,26 +234,8 @@ class SQLiteStore:
         except BaseException:
             connection.close()
             raise
-
-        # A program that starts many short threads would otherwise pile up
-        # connections: those of threads that have ended are closed here.
-        with self._lock:
-            ended = [pair for pair in self._opened if not pair[0].is_alive()]
-            self._opened = [pair for pair in self._opened if pair[0].is_alive()]
-            self._opened.append((threading.current_thread(), connection))
-        self._local.connection = connection
-        self._close_all(old for _, old in ended)
+        self._connections.keep(connection)
         return connection
-
-    def _forget_parent(self) -> None:
-        # SQLite must not touch a connection inherited through fork(), not even
-        # to close it: the parent's connections are kept, unused, as long as
-        # the store. The lock may have been held by a thread left behind.
-        self._inherited.extend(connection for _, connection in self._opened)
-        self._opened = []
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._pid = os.getpid()
 
     def _prepare(self) -> None:
         """Open the file, make the table if missing and check its layout."""
@@ -314,7 +281,7 @@ class SQLiteStore:
             problem = _PROBLEMS.get(code) or str(error) or type(error).__name__
         return StorageError(self.path, problem)
 
-    def _close_all(self, connections: Iterable[sqlite3.Connection]) -> None:
+    def _close_all(self, connections: list[sqlite3.Connection]) -> None:
         failure = None
         for connection in connections:
             try:
