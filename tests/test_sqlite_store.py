@@ -328,11 +328,11 @@ def test_one_user_hammered_by_four_processes_gets_exactly_its_capacity(
 def test_a_hundred_users_hammered_by_four_processes_get_exactly_theirs(
     path: Path,
 ) -> None:
-    # Each of the 8 threads asks 7 times for each user: 56 requests for 10 tokens.
-    allowed, answered = hammer_together(path, capacity=10, users=100, requests=700)
+    # Each of the 8 threads asks 140 times for each user: 1,120 for 1,000 tokens.
+    allowed, answered = hammer_together(path, capacity=1000, users=100, requests=14_000)
 
-    assert answered == 4 * 2 * 700
-    assert allowed == Counter({f"user{number}": 10 for number in range(100)})
+    assert answered == 4 * 2 * 14_000
+    assert allowed == Counter({f"user{number}": 1000 for number in range(100)})
 
 
 def test_threads_that_end_leave_no_connection_open(store: SQLiteStore) -> None:
