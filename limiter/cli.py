@@ -23,7 +23,7 @@ from limiter import __version__, shared_state
 from limiter.answer import answer_line, write_lines
 from limiter.config import Config
 from limiter.errors import InvalidInput, LimiterError
-from limiter.exact import TIME, nanoseconds, read_number, seconds_text
+from limiter.exact import TIME, describe, nanoseconds, read_number, seconds_text
 from limiter.registry import Limiter
 
 # Read by type checkers only: the typing module costs `limiter check` start-up time.
@@ -316,7 +316,7 @@ def _check_fields(user_field: str, time_field: str) -> None:
         if not field:
             raise InvalidInput(option, 'expected the name of a field, found ""')
     if user_field == time_field:
-        problem = f"names the same field as --user-field ({time_field!r})"
+        problem = f"names the same field as --user-field ({describe(time_field)})"
         raise InvalidInput("--time-field", problem)
 
 

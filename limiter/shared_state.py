@@ -93,22 +93,9 @@ def open_store(
     by default. With ``server_clock``, a Redis store is asked through it, so that
     the time the server read can be shown.
     """
-    clock = getattr(args, "clock", None)
-    if args.redis is None:
-        for option in ("redis_prefix", "connect_timeout", "clock", "expire"):
-            if getattr(args, option, None) is not None:
-                name = "--" + option.replace("_", "-")
-                raise InvalidInput(name, "goes with --redis, which is not given")
-        if args.state is None:
-            if args.on_store_error is not None:
-                problem = "goes with --state or --redis, neither of which is given"
-                raise InvalidInput("--on-store-error", problem)
-            return None
-    if clock == "server" and args.time is not None:
-        raise InvalidInput("--time", "cannot be given with --clock server")
-    timeout = _seconds(
-        args.connect_timeout or _DEFAULT_CONNECT_TIMEOUT, "--connect-timeout"
-    )
+    _check_company(args)
+    if args.redis is None and args.state is None:
+        return None
     policy = args.on_store_error or "fail"
 
     store: Store
@@ -118,17 +105,7 @@ def open_store(
 
             store = SQLiteStore(args.state)
         else:
-            from limiter.redis_store import RedisStore
-
-            redis = RedisStore(
-                args.redis,
-                prefix=_DEFAULT_PREFIX
-                if args.redis_prefix is None
-                else args.redis_prefix,
-                clock=clock or "caller",
-                connect_timeout=float(timeout),
-                expire=clocked if args.expire is None else args.expire,
-            )
+            redis = _redis_store(args, clocked=clocked)
             store = redis
             if server_clock is not None:
                 server_clock.redis = redis
@@ -143,6 +120,44 @@ def open_store(
     from limiter.failsafe import FailSafe
 
     return FailSafe(store, policy, report=report)
+
+
+def _check_company(args: argparse.Namespace) -> None:
+    """Refuse options given without the option they go with."""
+    if args.redis is None:
+        for option in ("redis_prefix", "connect_timeout", "clock", "expire"):
+            value = getattr(args, option, None)
+            if value is not None:
+                name = "--" + option.replace("_", "-")
+                if value is False:  # --no-expire
+                    name = name.replace("--", "--no-", 1)
+                raise InvalidInput(name, "goes with --redis, which is not given")
+        if args.state is None and args.on_store_error is not None:
+            problem = "goes with --state or --redis, neither of which is given"
+            raise InvalidInput("--on-store-error", problem)
+    if getattr(args, "clock", None) == "server" and args.time is not None:
+        raise InvalidInput("--time", "cannot be given with --clock server")
+
+
+def _redis_store(args: argparse.Namespace, *, clocked: bool) -> RedisStore:
+    from limiter.redis_store import RedisStore
+
+    timeout = _seconds(
+        args.connect_timeout or _DEFAULT_CONNECT_TIMEOUT, "--connect-timeout"
+    )
+    prefix = _DEFAULT_PREFIX if args.redis_prefix is None else args.redis_prefix
+    try:
+        return RedisStore(
+            args.redis,
+            prefix=prefix,
+            clock=getattr(args, "clock", None) or "caller",
+            connect_timeout=float(timeout),
+            expire=clocked if args.expire is None else args.expire,
+        )
+    except InvalidInput as error:
+        # The store names its parameters; the person typed options.
+        option = _OPTION_OF.get(error.where, error.where)
+        raise InvalidInput(option, error.problem, error.value) from None
 
 
 class ServerClock:
@@ -185,10 +200,16 @@ def close_store(store: Store | None) -> None:
         close()
 
 
+_OPTION_OF = {"url": "--redis", "prefix": "--redis-prefix"}
+_LONGEST_TIMEOUT = 1_000_000  # seconds, as RedisStore allows
+
+
 def _seconds(text: str, option: str) -> Decimal:
-    seconds = read_number(text, TIME, option)
-    if seconds <= 0:
-        raise InvalidInput(
-            option, f"expected a number of seconds above 0, found {text}"
-        )
+    try:
+        seconds = read_number(text, TIME, option)
+    except InvalidInput:
+        seconds = Decimal(-1)
+    if not 0 < seconds <= _LONGEST_TIMEOUT:
+        expected = f"a number of seconds above 0, at most {_LONGEST_TIMEOUT}"
+        raise InvalidInput(option, f"expected {expected}, found {text}")
     return seconds

@@ -311,14 +311,29 @@ def closed_port() -> int:
         (["--redis-prefix", "app"], "--redis-prefix: goes with --redis"),
         (["--connect-timeout", "1"], "--connect-timeout: goes with --redis"),
         (["--clock", "server"], "--clock: goes with --redis"),
-        (["--no-expire"], "--expire: goes with --redis"),
+        (["--no-expire"], "--no-expire: goes with --redis"),
+        (["--expire"], "--expire: goes with --redis"),
         (
             ["--on-store-error", "deny"],
             "--on-store-error: goes with --state or --redis",
         ),
         (
             ["--redis", "redis://127.0.0.1:1", "--connect-timeout", "0"],
-            "--connect-timeout: expected a number of seconds above 0, found 0",
+            "--connect-timeout: expected a number of seconds above 0, at most "
+            "1000000, found 0",
+        ),
+        (
+            ["--redis", "redis://127.0.0.1:1", "--connect-timeout", "1e300"],
+            "--connect-timeout: expected a number of seconds above 0, at most "
+            "1000000, found 1e300",
+        ),
+        (
+            ["--redis", "http://127.0.0.1:1/0"],
+            '--redis: expected a redis://, rediss:// or unix:// URL, found "http',
+        ),
+        (
+            ["--redis", "redis://127.0.0.1:1/0", "--redis-prefix", "a{b"],
+            '--redis-prefix: expected text without { or }, found "a{b"',
         ),
         (
             ["--redis", "redis://127.0.0.1:1", "--clock", "server", "--time", "0"],

@@ -837,7 +837,7 @@ def test_a_trace_can_come_on_stdin(
         (["--top", "3"], "--top: goes with --summary, which is not given"),
         (
             ["--user-field", "time"],
-            "--time-field: names the same field as --user-field ('time')",
+            '--time-field: names the same field as --user-field ("time")',
         ),
     ],
     ids=["top without summary", "one field for both"],
