@@ -25,7 +25,9 @@ def before_all(context: Context) -> None:
 
 def after_all(context: Context) -> None:
     """Remove the stores' files and stop a Redis server started for the run."""
-    context.suite.close()
+    suite = getattr(context, "suite", None)  # None when before_all refused -D
+    if suite is not None:
+        suite.close()
 
 
 def before_scenario(context: Context, scenario: Any) -> None:

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 import uvicorn
 
-from limiter import Limiter, SQLiteStore
+from limiter import Limiter, LimiterError, SQLiteStore
 from limiter.asgi import RateLimitMiddleware, Receive, Scope, Send, client_address
 
 CONFIG = {
@@ -52,15 +53,21 @@ def build(state: str | None = None) -> RateLimitMiddleware:
     return RateLimitMiddleware(hello, limiter, user_key=api_key, exclude={"/health"})
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     """Serve the example on ``--host`` and ``--port`` until interrupted."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--state", help="an SQLite file for the buckets")
     options = parser.parse_args(argv)
-    uvicorn.run(build(options.state), host=options.host, port=options.port)
+    try:
+        app = build(options.state)
+    except LimiterError as error:  # a state file that cannot be used, say
+        print(f"example_app: {error}", file=sys.stderr)
+        return error.exit_status
+    uvicorn.run(app, host=options.host, port=options.port)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Collection, Iterable, Sequence
 from decimal import Decimal
 from fractions import Fraction
@@ -26,6 +27,7 @@ from limiter.registry import Limiter
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.lines import Line2D
 
 __all__ = [
     "DEFAULT_TOP",
@@ -294,33 +296,59 @@ def draw(
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
 
     # Text stays text in an SVG (small, searchable, diffable), and its ids are
     # fixed by the salt rather than drawn at random.
-    with matplotlib.rc_context(
-        {"svg.hashsalt": _SALT, "svg.fonttype": "none", "font.size": 9}
+    with (
+        matplotlib.rc_context(
+            {"svg.hashsalt": _SALT, "svg.fonttype": "none", "font.size": 9}
+        ),
+        warnings.catch_warnings(),
     ):
-        figure = Figure(figsize=(9, 1.1 + 2.2 * len(series)), layout="constrained")
-        FigureCanvasAgg(figure)
-        axes = figure.subplots(len(series), 1, sharex=shared, squeeze=False)[:, 0]
-        for ax, each in zip(axes, series, strict=True):
-            _panel(ax, each, origin)
-        axes[-1].set_xlabel(_time_label(origin))
-        figure.suptitle(title)
-        handles = [
-            Line2D([], [], color=_LINE, label="tokens"),
-            Line2D([], [], color=_CAPACITY, linestyle="--", label="capacity"),
-            Line2D([], [], color=_ALLOWED, marker="o", ls="", label="allowed request"),
-            Line2D([], [], color=_DENIED, marker="X", ls="", label="denied request"),
-        ]
-        figure.legend(handles=handles, loc="outside lower center", ncols=4)
-        metadata = {"Date": None} if kind == "svg" else {}
+        # Times or tokens near a double's limits make numpy warn of an overflow
+        # and matplotlib fail to place its ticks: both end in one line, below.
+        warnings.simplefilter("error", RuntimeWarning)
         try:
+            figure = Figure(figsize=(9, 1.1 + 2.2 * len(series)), layout="constrained")
+            FigureCanvasAgg(figure)
+            axes = figure.subplots(len(series), 1, sharex=shared, squeeze=False)[:, 0]
+            for ax, each in zip(axes, series, strict=True):
+                _panel(ax, each, origin)
+            axes[-1].set_xlabel(_time_label(origin))
+            figure.suptitle(title)
+            figure.legend(handles=_legend(), loc="outside lower center", ncols=4)
+            metadata = {"Date": None} if kind == "svg" else {}
             figure.savefig(output, format=kind, dpi=150, metadata=metadata)
         except OSError as error:
             problem = f"cannot write {output}: {error.strerror or error}"
             raise InvalidInput("--output", problem) from None
+        except (ArithmeticError, ValueError, RuntimeWarning) as error:
+            raise InvalidInput(title, _beyond_drawing(series, origin, error)) from None
+
+
+def _legend() -> list[Line2D]:
+    from matplotlib.lines import Line2D
+
+    return [
+        Line2D([], [], color=_LINE, label="tokens"),
+        Line2D([], [], color=_CAPACITY, linestyle="--", label="capacity"),
+        Line2D([], [], color=_ALLOWED, marker="o", ls="", label="allowed request"),
+        Line2D([], [], color=_DENIED, marker="X", ls="", label="denied request"),
+    ]
+
+
+def _beyond_drawing(
+    series: Sequence[Series], origin: Fraction, error: Exception
+) -> str:
+    """Why matplotlib could not draw ``series``: what they span, and what it said."""
+    span = max(each.points[-1][0] for each in series) - origin
+    tokens = max(each.bucket.capacity for each in series)
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else "failed"
+    return (
+        f"cannot be drawn: its requests and refills span {float(span):.3g} s, "
+        f"with capacities up to {float(tokens):.3g} tokens, past what matplotlib "
+        f"can place on an axis ({reason})"
+    )
 
 
 def _panel(ax: Axes, each: Series, origin: Fraction) -> None:

@@ -329,6 +329,38 @@ def test_a_bad_scenario_is_refused_as_scenario_refuses_it(
     assert plotted.error_line() == answered.error_line()
 
 
+@pytest.mark.parametrize(
+    ("capacity", "rate", "times", "spans"),
+    [
+        (5, 1, [0, 1.7e308], "span 1.7e+308 s, with capacities up to 5 tokens"),
+        (1, 2.2250738585072014e-308, [0, 0, 1e308], "span 1.45e+308 s"),
+        (1e308, 1e300, [0, 1], "capacities up to 1e+308 tokens"),
+    ],
+)
+def test_what_no_axis_can_hold_is_one_line(
+    *,
+    cli: Cli,
+    files: Files,
+    tmp_path: Path,
+    capacity: object,
+    rate: object,
+    times: list[object],
+    spans: str,
+) -> None:
+    # Numbers the engine answers exactly, but near a double's limits once drawn.
+    path = files.scenario(capacity, rate, [("alice", time) for time in times])
+
+    plotted = cli("plot", "--file", path, "--output", tmp_path / "x.svg")
+    answered = cli("scenario", "--file", path)
+
+    assert answered.status == 0
+    assert plotted.status == 1
+    line = plotted.error_line()
+    assert line.startswith(f"limiter: {path}: cannot be drawn: its requests and ")
+    assert spans in line
+    assert "past what matplotlib can place on an axis" in line
+
+
 def test_a_bad_trace_line_is_refused_as_replay_refuses_it(
     cli: Cli, files: Files, tmp_path: Path
 ) -> None:
