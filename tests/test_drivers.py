@@ -11,8 +11,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import redis
 
-from limiter import MemoryStore
+from limiter import BucketConfig, MemoryStore
+from limiter.redis_store import RedisStore
 from limiter.sqlite_store import SQLiteStore
 from steps.support.answers import Request
 from steps.support.drivers import CommandLine, Engine, Stores, choose_suite
@@ -65,15 +67,25 @@ def test_the_command_line_is_given_the_store_as_options() -> None:
     assert [answer.decision for answer in answers] == ["ALLOW", "ALLOW", "DENY"]
 
 
-def test_the_redis_store_uses_the_server_the_environment_names() -> None:
-    stores = Stores("redis", "redis://127.0.0.1:6399/0")
-
+def test_the_redis_store_uses_the_server_named_and_leaves_it_clean(
+    redis_url: str,
+) -> None:
+    stores = Stores("redis", redis_url)
     options = stores.options()
+    store = stores.new_store()
+    assert isinstance(store, RedisStore)
+    store.take("alice", BucketConfig(2, 1), 0)
+    prefix = store.prefix
 
-    assert options[:2] == ["--redis", "redis://127.0.0.1:6399/0"]
+    with redis.Redis.from_url(redis_url) as client:
+        before = client.exists(f"{prefix}:{{alice}}")
+        stores.close()
+        after = client.exists(f"{prefix}:{{alice}}")
+
+    assert options[:2] == ["--redis", redis_url]
     assert options[2] == "--redis-prefix"
     assert options[3] != stores.options()[3]  # a new prefix for every limiter
-    stores.close()
+    assert (before, after) == (1, 0)  # the run's keys are gone from the server
 
 
 @pytest.mark.parametrize(

@@ -96,8 +96,9 @@ class Stores:
     ``memory`` (the default) is this process's memory; ``sqlite`` a new file
     for every limiter, in a folder removed by ``close``; ``redis`` a new key
     prefix for every limiter on the server that ``-D redis_url=...`` or the
-    environment variable ``LIMITER_TEST_REDIS_URL`` names, or else on a
-    ``redis-server`` started for the run and stopped by ``close``.
+    environment variable ``LIMITER_TEST_REDIS_URL`` names (``close`` deletes
+    the run's keys there), or else on a ``redis-server`` started for the run and
+    stopped by ``close``.
     """
 
     def __init__(self, kind: str, redis_url: str | None = None) -> None:
@@ -107,6 +108,7 @@ class Stores:
         self.folder: Path | None = None  # of the SQLite files
         self._server: RedisServer | None = None
         self._redis_url = redis_url
+        self._prefixes = f"limiter-test-{uuid.uuid4().hex}"  # begins the run's own
         if kind == "sqlite":
             self.folder = Path(tempfile.mkdtemp(prefix="limiter-stores-"))
         elif kind == "redis" and redis_url is None:
@@ -125,7 +127,7 @@ class Stores:
             assert self._redis_url is not None
             # The features' times are made up and may advance slower than real
             # time, for which Redis's expiry is not exact: keys are kept.
-            return RedisStore(self._redis_url, prefix=_new_prefix(), expire=False)
+            return RedisStore(self._redis_url, prefix=self._new_prefix(), expire=False)
         return MemoryStore()
 
     def options(self) -> list[str]:
@@ -134,8 +136,11 @@ class Stores:
             return ["--state", str(self._new_file())]
         if self.kind == "redis":
             assert self._redis_url is not None
-            return ["--redis", self._redis_url, "--redis-prefix", _new_prefix()]
+            return ["--redis", self._redis_url, "--redis-prefix", self._new_prefix()]
         return []
+
+    def _new_prefix(self) -> str:
+        return f"{self._prefixes}-{uuid.uuid4().hex}"
 
     def _new_file(self) -> Path:
         assert self.folder is not None
@@ -147,15 +152,19 @@ class Stores:
             shutil.rmtree(self.folder, ignore_errors=True)
         if self._server is not None:
             self._server.close()
+        elif self.kind == "redis":
+            # A server of the user's own: leave it as the run found it.
+            import redis
+
+            with redis.Redis.from_url(str(self._redis_url)) as client:
+                keys = list(client.scan_iter(match=f"{self._prefixes}-*", count=1000))
+                if keys:
+                    client.delete(*keys)
 
     def __str__(self) -> str:
         if self.kind == "redis":
             return f"redis at {self._redis_url}"
         return self.kind
-
-
-def _new_prefix() -> str:
-    return f"limiter-test-{uuid.uuid4().hex}"
 
 
 class Engine:
