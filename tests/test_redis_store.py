@@ -1,46 +1,36 @@
 """RedisStore: MemoryStore's decisions, kept on a Redis server many processes share.
 
-Every test runs against a real ``redis-server``: the session's (``redis_url``), under
-a key prefix of its own, or a private one (``redis_server``) when it stops, starts
-or reconfigures the server. ``inspect`` is a plain redis-py client that looks at
-what the store wrote. Processes that hammer one server run the small scripts
-below with ``python -c``, wait on stdin to start together and report what they
-counted as JSON on stdout.
+What every shared store promises is tested in ``test_store_contract.py``; here is
+what only Redis does: the script's arithmetic, keys, expiry, scripts lost and
+reloaded, the server's clock, batches, and a server that fails. Every test runs
+against a real ``redis-server``: the session's (``redis_url``), under a key prefix
+of its own, or a private one (``redis_server``) when it stops, starts or
+reconfigures the server. ``inspect`` is a plain redis-py client that looks at what
+the store wrote.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from fractions import Fraction
-from pathlib import Path
 
 import pytest
 import redis
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import Scenario, scenarios
 
-from limiter import BucketConfig, Config, Decision, InvalidInput, Limiter, MemoryStore
+from limiter import BucketConfig, Decision, InvalidInput, Limiter, MemoryStore
 from limiter.errors import StorageError
-from limiter.exact import nanoseconds
 from limiter.failsafe import FailSafe
 from limiter.redis_store import _SCRIPT, RedisStore
-from limiter.scenario import read_scenario
 from steps.support.servers import RedisServer
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SCENARIO_FILES = sorted((REPO_ROOT / "scenarios").glob("scenario_*.json"))
 NS = 1_000_000_000
 MS = 1_000_000  # nanoseconds in a millisecond
 FIVE_A_SECOND = BucketConfig(5, 1)
@@ -93,42 +83,6 @@ def server_time_ns(client: redis.Redis) -> int:
 
 
 # The same decisions as in memory ---------------------------------------------------
-
-
-@pytest.mark.parametrize("scenario_file", SCENARIO_FILES, ids=lambda file: file.stem)
-def test_the_specification_scenarios_decide_as_in_memory(
-    scenario_file: Path, store: RedisStore
-) -> None:
-    config, requests = read_scenario(str(scenario_file))
-    in_memory, on_server = Limiter(config), Limiter(config, store)
-
-    expected = [in_memory.check_ns(user, nanoseconds(time)) for user, time in requests]
-    found = [on_server.check_ns(user, nanoseconds(time)) for user, time in requests]
-
-    assert remaining(found) == remaining(expected)
-    assert found == expected
-
-
-@settings(max_examples=200, deadline=None)
-@given(scenarios(most_requests=200))
-def test_random_streams_decide_as_in_memory(redis_url: str, scenario: Scenario) -> None:
-    # Stream times advance far slower than real time at places, so keys must not
-    # expire (see the module's text of limiter.redis_store).
-    config = Config.from_mapping(scenario.config)
-    in_memory = Limiter(config)
-    expected = [in_memory.check(user, time) for user, time in scenario.requests]
-    requests = [(user, nanoseconds(Decimal(time))) for user, time in scenario.requests]
-
-    with (
-        RedisStore(redis_url, prefix=new_prefix(), expire=False) as one_by_one,
-        RedisStore(redis_url, prefix=new_prefix(), expire=False) as batched,
-    ):
-        on_server = Limiter(config, one_by_one)
-        found = [on_server.check_ns(*request) for request in requests]
-        in_batches = Limiter(config, batched).check_many_ns(requests)
-
-    assert found == expected
-    assert in_batches == expected
 
 
 # Capacities of up to 40 digits with up to 30 decimals, rates from 10**-30 to 10**20
@@ -273,30 +227,6 @@ def test_users_keep_their_own_keys_whatever_their_characters(
     # without braces): Redis Cluster keeps each bucket whole on one node.
     tag = key_of(prefix, "名前")[len(prefix) + 2 : -1]
     assert tag == "名前".encode()
-
-
-def test_a_changed_bucket_starts_full_and_an_unchanged_one_continues(
-    store: RedisStore,
-) -> None:
-    def limiter(capacity: object, refill_rate: object) -> Limiter:
-        bucket = {"capacity": capacity, "refill_rate": refill_rate}
-        return Limiter.from_config({"default": bucket}, store)
-
-    answers = [limiter(5, 1).check("alice", 0) for _ in range(3)]
-    answers.append(limiter("5.0", "1.00").check("alice", 0))  # the same bucket
-    answers.append(limiter(10, 1).check("alice", 0))  # the policy changed
-    answers.append(limiter(10, 1).check("alice", 0))
-    answers.append(limiter(5, 1).check("alice", 0))  # and changed back
-
-    assert remaining(answers) == [
-        ("ALLOW", 4),
-        ("ALLOW", 3),
-        ("ALLOW", 2),
-        ("ALLOW", 1),
-        ("ALLOW", 9),
-        ("ALLOW", 8),
-        ("ALLOW", 4),
-    ]
 
 
 def test_prefixes_keep_limiters_apart(redis_url: str, prefix: str) -> None:
@@ -533,35 +463,6 @@ def test_take_now_on_the_callers_clock_store_reads_the_server_clock(
 # Batches ---------------------------------------------------------------------------
 
 
-def test_take_many_decides_as_successive_takes(redis_url: str) -> None:
-    one_a_second = BucketConfig(2, 1)
-    requests = [
-        (user, bucket, now)
-        for now in (0, 0, NS // 3, NS // 4, 2 * NS)
-        for user, bucket in [
-            ("alice", FIVE_A_SECOND),
-            ("bob", one_a_second),
-            ("alice", FIVE_A_SECOND),
-            ("carol", one_a_second),
-        ]
-    ]
-
-    with (
-        RedisStore(redis_url, prefix=new_prefix()) as batch,
-        RedisStore(redis_url, prefix=new_prefix()) as single,
-    ):
-        batched = batch.take_many(requests)
-        one_by_one = [single.take(*request) for request in requests]
-        after_batch = [batch.take(user, FIVE_A_SECOND, 3 * NS) for user in "abc"]
-        after_single = [single.take(user, FIVE_A_SECOND, 3 * NS) for user in "abc"]
-        nothing = batch.take_many([])
-
-    assert remaining(batched) == remaining(one_by_one)
-    assert "DENY" in [answer for answer, _ in remaining(batched)]
-    assert after_batch == after_single
-    assert nothing == []
-
-
 def test_a_script_flushed_during_a_batch_counts_each_request_once(
     redis_server: RedisServer,
 ) -> None:
@@ -600,145 +501,6 @@ def test_a_script_flushed_during_a_batch_counts_each_request_once(
 
     assert found == expected
     assert 0 < missing.get("count", 0) < len(requests), "flushed outside the batch"
-
-
-# Many processes and threads --------------------------------------------------------
-
-# Takes from one server on THREADS threads: each thread answers REQUESTS requests
-# at time 0, going round USERS users from its own starting point, and counts the
-# ALLOWs per user. Prints "ready", waits for a line on stdin, prints the counts.
-WORKER = """
-import json, sys, threading
-from collections import Counter
-from limiter import BucketConfig
-from limiter.redis_store import RedisStore
-
-url, prefix, capacity, users, threads, requests = sys.argv[1:]
-store = RedisStore(url, prefix=prefix)
-bucket = BucketConfig(int(capacity), 1)
-names = [f"user{number}" for number in range(int(users))]
-allowed, answered = Counter(), []
-
-def work(start):
-    mine = Counter()
-    for number in range(int(requests)):
-        user = names[(start + number) % len(names)]
-        mine[user] += store.take(user, bucket, 0).allowed
-    allowed.update(mine)
-    answered.append(int(requests))
-
-workers = [threading.Thread(target=work, args=(7 * n,)) for n in range(int(threads))]
-print("ready", flush=True)
-sys.stdin.readline()
-for worker in workers:
-    worker.start()
-for worker in workers:
-    worker.join()
-print(json.dumps({"allowed": allowed, "answered": sum(answered)}))
-"""
-
-
-def start_python(script: str, *args: object) -> subprocess.Popen[str]:
-    """Run ``script`` in a new interpreter, talking to it through pipes."""
-    return subprocess.Popen(
-        [sys.executable, "-c", script, *map(str, args)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO_ROOT,
-    )
-
-
-def hammer_together(
-    url: str, prefix: str, capacity: int, users: int, requests: int
-) -> tuple[Counter[str], int]:
-    """Four processes of two threads each, ``requests`` per thread, started at once.
-
-    Returns the ALLOWs per user and the requests answered, over all of them.
-    """
-    processes = [
-        start_python(WORKER, url, prefix, capacity, users, 2, requests)
-        for _ in range(4)
-    ]
-    for process in processes:
-        assert process.stdout is not None
-        assert process.stdout.readline() == "ready\n"
-    for process in processes:
-        assert process.stdin is not None
-        process.stdin.write("go\n")
-        process.stdin.flush()
-
-    allowed: Counter[str] = Counter()
-    answered = 0
-    for process in processes:
-        out, _ = process.communicate(timeout=60)
-        assert process.returncode == 0
-        report = json.loads(out)
-        allowed.update(report["allowed"])
-        answered += report["answered"]
-    return allowed, answered
-
-
-def test_one_user_hammered_by_four_processes_gets_exactly_its_capacity(
-    redis_url: str, prefix: str
-) -> None:
-    allowed, answered = hammer_together(
-        redis_url, prefix, capacity=1000, users=1, requests=600
-    )
-
-    assert answered == 4 * 2 * 600
-    assert allowed == Counter({"user0": 1000})
-
-
-def test_a_hundred_users_hammered_by_four_processes_get_exactly_theirs(
-    redis_url: str, prefix: str
-) -> None:
-    # Each of the 8 threads asks 140 times for each user: 1,120 for 1,000 tokens.
-    allowed, answered = hammer_together(
-        redis_url, prefix, capacity=1000, users=100, requests=14_000
-    )
-
-    assert answered == 4 * 2 * 14_000
-    assert allowed == Counter({f"user{number}": 1000 for number in range(100)})
-
-
-def test_threads_that_end_leave_no_connection_open(store: RedisStore) -> None:
-    decisions: list[Decision] = []
-
-    def ask() -> None:
-        decisions.append(store.take("a", FIVE_A_SECOND, 0))
-
-    for _ in range(10):
-        thread = threading.Thread(target=ask)
-        thread.start()
-        thread.join()
-
-    assert repr(store).endswith("connections=1)")  # the last thread's
-    assert [decision.allowed for decision in decisions] == [True] * 5 + [False] * 5
-    assert not store.take("a", FIVE_A_SECOND, 0).allowed
-    assert repr(store).endswith("connections=1)")  # this thread's; the last closed
-
-
-def test_a_forked_child_uses_a_connection_of_its_own(store: RedisStore) -> None:
-    store.take("alice", FIVE_A_SECOND, 0)
-    reading, writing = os.pipe()
-
-    child = os.fork()
-    if child == 0:  # pragma: no cover (the child reports through the pipe)
-        try:
-            left = [store.take("alice", FIVE_A_SECOND, 0).remaining for _ in "ab"]
-            os.write(writing, json.dumps([int(tokens) for tokens in left]).encode())
-        finally:
-            os._exit(0)
-    os.close(writing)
-    with os.fdopen(reading) as report:
-        child_saw = json.loads(report.read())
-    os.waitpid(child, 0)
-
-    # The parent's connection outlived the child, which must not have closed it.
-    assert child_saw == [3, 2]
-    assert store.take("alice", FIVE_A_SECOND, 0).remaining == 1
-    assert repr(store).endswith("connections=1)")
 
 
 # Failures --------------------------------------------------------------------------
